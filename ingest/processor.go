@@ -1,0 +1,356 @@
+// Package ingest turns what the binlog and the intake tables say into
+// tracking-log events, exactly once: the event rows, the intake rows'
+// processed_at and the binlog checkpoint commit in one transaction.
+package ingest
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/dxtracker/dxtracker/binlog"
+	"github.com/dxtracker/dxtracker/tracker"
+	"github.com/dxtracker/dxtracker/vtiger"
+)
+
+// Tables the processor reacts to; every other table's rows are never decoded.
+var WatchedTables = []string{
+	"dxt_intake", "dxt_config",
+	"vtiger_schedulereports", "vtiger_users", "vtiger_loginhistory",
+}
+
+// QuietTables are written by the daemon itself for bookkeeping only; a
+// transaction touching nothing else is not progress worth a checkpoint.
+var QuietTables = []string{"dxt_checkpoint"}
+
+// Directory is the Vtiger knowledge the processor needs.
+type Directory interface {
+	User(ctx context.Context, id int64) (vtiger.User, bool, error)
+	InvalidateUsers()
+	ModuleExists(ctx context.Context, name string) (bool, error)
+	LastLoginIP(ctx context.Context, userName string) (string, bool, error)
+	Report(ctx context.Context, id int64) (vtiger.Report, bool, error)
+	Schedules(ctx context.Context) ([]vtiger.Schedule, error)
+	ResolveRecipients(ctx context.Context, s vtiger.Schedule, companyDomains []string) ([]vtiger.Recipient, error)
+	CompanyDomains(ctx context.Context, configured []string) ([]string, error)
+}
+
+// Options tune a Processor.
+type Options struct {
+	// CheckpointName keys the dxt_checkpoint row (one per follower).
+	CheckpointName string
+	// MergeWindow is how far apart the binlog and the probe may see the
+	// same scheduled-report run and still be merged into one event.
+	MergeWindow time.Duration
+	// IntakeBatch bounds the intake rows handled in one transaction.
+	IntakeBatch int
+	// Now is the clock (tests inject one).
+	Now func() time.Time
+	// OnCommit is called after each commit with the events it created.
+	OnCommit func(created []Created)
+}
+
+// Created describes an event a commit created or merged into.
+type Created struct {
+	EventID uint64
+	Type    string
+	Merged  bool
+}
+
+// Counters are cumulative, for metrics.
+type Counters struct {
+	EventsByType   sync.Map // type -> *atomic.Uint64
+	IntakeSkipped  atomic.Uint64
+	IntakeMerged   atomic.Uint64
+	ContentBytes   atomic.Uint64
+	HashMismatches atomic.Uint64
+	Batches        atomic.Uint64
+}
+
+func (c *Counters) addEvent(t string) {
+	v, _ := c.EventsByType.LoadOrStore(t, new(atomic.Uint64))
+	v.(*atomic.Uint64).Add(1)
+}
+
+// Processor applies binlog batches and intake rows. It is not safe for
+// concurrent use: one goroutine (the follower's applier) drives it.
+type Processor struct {
+	db   *sql.DB
+	dir  Directory
+	log  zerolog.Logger
+	opts Options
+
+	raw      map[string]string // dxt_config as last committed
+	settings atomic.Pointer[tracker.Settings]
+	Counters Counters
+}
+
+var _ binlog.Handler = (*Processor)(nil)
+
+// New returns a Processor; it does no I/O until Start.
+func New(db *sql.DB, dir Directory, log zerolog.Logger, opts Options) *Processor {
+	if opts.CheckpointName == "" {
+		opts.CheckpointName = "main"
+	}
+	if opts.MergeWindow <= 0 {
+		opts.MergeWindow = 10 * time.Minute
+	}
+	if opts.IntakeBatch <= 0 {
+		opts.IntakeBatch = 500
+	}
+	if opts.Now == nil {
+		opts.Now = func() time.Time { return time.Now().UTC() }
+	}
+	p := &Processor{db: db, dir: dir, log: log.With().Str("component", "ingest").Logger(), opts: opts}
+	s := tracker.ParseSettings(nil)
+	p.settings.Store(&s)
+	return p
+}
+
+// Settings returns the settings in force.
+func (p *Processor) Settings() tracker.Settings { return *p.settings.Load() }
+
+// Start loads the settings and the checkpoint and processes intake rows
+// left unprocessed while the daemon was down. It returns where the binlog
+// stream must resume; a zero position means "no checkpoint: start now".
+func (p *Processor) Start(ctx context.Context) (binlog.Position, error) {
+	if err := p.reloadSettings(ctx); err != nil {
+		return binlog.Position{}, err
+	}
+	cp, ok, err := tracker.LoadCheckpoint(ctx, p.db, p.opts.CheckpointName)
+	if err != nil {
+		return binlog.Position{}, err
+	}
+	if !ok {
+		// First start: remember every schedule's state so the first
+		// delivery seen later is judged against a baseline.
+		if _, err := p.ReconcileSchedules(ctx); err != nil {
+			return binlog.Position{}, err
+		}
+	}
+	if _, err := p.ReconcileIntake(ctx); err != nil {
+		return binlog.Position{}, err
+	}
+	if !ok {
+		return binlog.Position{}, nil
+	}
+	return binlog.Position{File: cp.File, Pos: uint32(cp.Pos), GTID: cp.GTID}, nil
+}
+
+func (p *Processor) reloadSettings(ctx context.Context) error {
+	raw, err := tracker.ReadConfig(ctx, p.db)
+	if err != nil {
+		return fmt.Errorf("load settings: %w (run `dxtracker migrate`?)", err)
+	}
+	p.raw = raw
+	s := tracker.ParseSettings(raw)
+	p.settings.Store(&s)
+	return nil
+}
+
+// ApplyBatch implements binlog.Handler.
+func (p *Processor) ApplyBatch(ctx context.Context, b binlog.Batch) error {
+	raw := p.raw
+	settings := p.Settings()
+	settingsChanged := false
+	var items []workItem
+	for _, txn := range b.Txns {
+		for _, ch := range txn.Changes {
+			switch ch.Table {
+			case "dxt_config":
+				if ch.Action == binlog.Delete {
+					continue
+				}
+				if !settingsChanged {
+					raw = cloneMap(raw)
+					settingsChanged = true
+				}
+				raw[asString(ch.After["name"])] = asString(ch.After["value"])
+				settings = tracker.ParseSettings(raw)
+			case "dxt_intake":
+				if ch.Action != binlog.Insert {
+					continue
+				}
+				if id, ok := asInt64(ch.After["id"]); ok {
+					items = append(items, workItem{intakeID: uint64(id), settings: settings})
+				}
+			case "vtiger_schedulereports":
+				if it, ok := p.scheduleItem(ch, txn.Timestamp, settings); ok {
+					items = append(items, it)
+				}
+			case "vtiger_users":
+				p.dir.InvalidateUsers()
+			}
+		}
+	}
+
+	var created []Created
+	err := p.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		created, err = p.applyItems(ctx, tx, items)
+		if err != nil {
+			return err
+		}
+		return tracker.SaveCheckpoint(ctx, tx, p.opts.CheckpointName,
+			tracker.Checkpoint{File: b.End.File, Pos: uint64(b.End.Pos), GTID: b.End.GTID})
+	})
+	if err != nil {
+		return err
+	}
+	if settingsChanged {
+		p.raw = raw
+		p.settings.Store(&settings)
+		p.log.Info().Msg("settings reloaded from dxt_config")
+	}
+	p.Counters.Batches.Add(1)
+	p.committed(created)
+	return nil
+}
+
+// Resync implements binlog.Handler: the binlog between from and to is gone,
+// so the tables themselves say what happened.
+func (p *Processor) Resync(ctx context.Context, from, to binlog.Position) error {
+	p.log.Warn().Str("checkpoint", from.String()).Str("resume", to.String()).
+		Msg("reconciling from tables because the binlog after the checkpoint was purged")
+	if err := p.reloadSettings(ctx); err != nil {
+		return err
+	}
+	p.dir.InvalidateUsers()
+	n, err := p.ReconcileSchedules(ctx)
+	if err != nil {
+		return err
+	}
+	m, err := p.ReconcileIntake(ctx)
+	if err != nil {
+		return err
+	}
+	p.log.Warn().Int("schedule_events", n).Int("intake_rows", m).Msg("reconciliation after purge done")
+	return p.inTx(ctx, func(tx *sql.Tx) error {
+		return tracker.SaveCheckpoint(ctx, tx, p.opts.CheckpointName,
+			tracker.Checkpoint{File: to.File, Pos: uint64(to.Pos), GTID: to.GTID})
+	})
+}
+
+// ReconcileIntake processes every intake row still unprocessed, oldest
+// first, in batches. It is how rows written while the daemon was down, or
+// whose binlog is gone, still become events.
+func (p *Processor) ReconcileIntake(ctx context.Context) (int, error) {
+	total := 0
+	after := uint64(0)
+	for {
+		ids, err := p.pendingIntake(ctx, after)
+		if err != nil {
+			return total, err
+		}
+		if len(ids) == 0 {
+			return total, nil
+		}
+		items := make([]workItem, len(ids))
+		settings := p.Settings()
+		for i, id := range ids {
+			items[i] = workItem{intakeID: id, settings: settings}
+		}
+		var created []Created
+		if err := p.inTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			created, err = p.applyItems(ctx, tx, items)
+			return err
+		}); err != nil {
+			return total, err
+		}
+		p.committed(created)
+		total += len(ids)
+		after = ids[len(ids)-1]
+	}
+}
+
+func (p *Processor) pendingIntake(ctx context.Context, after uint64) ([]uint64, error) {
+	rows, err := p.db.QueryContext(ctx, `SELECT id FROM dxt_intake WHERE processed_at IS NULL AND id > ? ORDER BY id LIMIT ?`, after, p.opts.IntakeBatch)
+	if err != nil {
+		return nil, fmt.Errorf("find unprocessed intake rows: %w", err)
+	}
+	defer rows.Close()
+	var ids []uint64
+	for rows.Next() {
+		var id uint64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("find unprocessed intake rows: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+func (p *Processor) committed(created []Created) {
+	for _, c := range created {
+		if !c.Merged {
+			p.Counters.addEvent(c.Type)
+		}
+	}
+	if p.opts.OnCommit != nil && len(created) > 0 {
+		p.opts.OnCommit(created)
+	}
+}
+
+// workItem is one unit of work inside a batch, kept in binlog order.
+type workItem struct {
+	intakeID uint64
+	settings tracker.Settings
+	sched    *scheduleChange
+}
+
+func (p *Processor) applyItems(ctx context.Context, tx *sql.Tx, items []workItem) ([]Created, error) {
+	var created []Created
+	// Runs of intake rows are handled together (few round trips); schedule
+	// changes keep their place in the order, which the merge relies on.
+	for i := 0; i < len(items); {
+		if items[i].sched != nil {
+			c, err := p.applySchedule(ctx, tx, *items[i].sched, items[i].settings)
+			if err != nil {
+				return nil, err
+			}
+			created = append(created, c...)
+			i++
+			continue
+		}
+		j := i
+		for j < len(items) && items[j].sched == nil && j-i < p.opts.IntakeBatch {
+			j++
+		}
+		c, err := p.applyIntake(ctx, tx, items[i:j])
+		if err != nil {
+			return nil, err
+		}
+		created = append(created, c...)
+		i = j
+	}
+	return created, nil
+}
+
+func (p *Processor) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := p.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func cloneMap(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m)+1)
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}

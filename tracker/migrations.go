@@ -1,0 +1,140 @@
+package tracker
+
+// migration is one step of the tracker schema. Steps are append-only: a
+// released step is never edited, a change is a new step. Every statement is
+// idempotent on its own (IF NOT EXISTS) so a crash between a statement and
+// the version row is healed by running migrate again.
+type migration struct {
+	version     int
+	description string
+	statements  []string
+}
+
+// The tracker tables live next to Vtiger's but never touch them: every name
+// here starts with dxt_. utf8mb4 because copied text and file names carry
+// any character a browser can hold.
+const tableOptions = ` ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`
+
+var migrations = []migration{
+	{
+		version:     1,
+		description: "tracker tables: config, intake, content, events, checkpoint, schedule state, tokens, access log",
+		statements: []string{
+			`CREATE TABLE IF NOT EXISTS dxt_config (
+  name       VARCHAR(64)  NOT NULL PRIMARY KEY,
+  value      TEXT         NOT NULL,
+  updated_at DATETIME(6)  NOT NULL
+)` + tableOptions,
+			// Contract §5 columns first; event_id and process_note are the
+			// daemon's own bookkeeping (which event the row became, or why none).
+			`CREATE TABLE IF NOT EXISTS dxt_intake (
+  id             BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY,
+  kind           VARCHAR(32)  NOT NULL,
+  occurred_at    DATETIME(6)  NOT NULL,
+  user_id        INT          NULL,
+  module         VARCHAR(100) NULL,
+  record_count   INT          NULL,
+  client_ip      VARCHAR(45)  NULL,
+  user_agent     VARCHAR(512) NULL,
+  details        TEXT         NULL,
+  content_name   VARCHAR(255) NULL,
+  content_type   VARCHAR(100) NULL,
+  content_size   BIGINT       NULL,
+  content_sha256 CHAR(64)     NULL,
+  processed_at   DATETIME(6)  NULL,
+  event_id       BIGINT UNSIGNED NULL,
+  process_note   VARCHAR(255) NULL,
+  KEY dxt_intake_pending (processed_at, id)
+)` + tableOptions,
+			`CREATE TABLE IF NOT EXISTS dxt_intake_chunk (
+  intake_id BIGINT UNSIGNED NOT NULL,
+  seq       INT             NOT NULL,
+  data      MEDIUMBLOB      NOT NULL,
+  PRIMARY KEY (intake_id, seq)
+)` + tableOptions,
+			`CREATE TABLE IF NOT EXISTS dxt_content (
+  id           BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY,
+  name         VARCHAR(255) NULL,
+  media_type   VARCHAR(100) NULL,
+  size         BIGINT       NOT NULL,
+  sha256       CHAR(64)     NOT NULL,
+  stored_size  BIGINT       NOT NULL,
+  compression  VARCHAR(16)  NOT NULL,
+  chunk_count  INT          NOT NULL,
+  truncated    TINYINT(1)   NOT NULL DEFAULT 0,
+  created_at   DATETIME(6)  NOT NULL
+)` + tableOptions,
+			`CREATE TABLE IF NOT EXISTS dxt_content_chunk (
+  content_id BIGINT UNSIGNED NOT NULL,
+  seq        INT             NOT NULL,
+  data       MEDIUMBLOB      NOT NULL,
+  PRIMARY KEY (content_id, seq)
+)` + tableOptions,
+			// dedupe_key makes every producer idempotent: intake:<id>,
+			// sched:<report>:<trigger time>, beacon:<...>. Indexes end in
+			// (occurred_at, id) so every filter pages by keyset.
+			`CREATE TABLE IF NOT EXISTS dxt_event (
+  id           BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY,
+  occurred_at  DATETIME(6)  NOT NULL,
+  type         VARCHAR(32)  NOT NULL,
+  user_id      INT          NULL,
+  user_name    VARCHAR(255) NULL,
+  module       VARCHAR(100) NULL,
+  record_count INT          NULL,
+  ip           VARCHAR(45)  NULL,
+  user_agent   VARCHAR(512) NULL,
+  source       VARCHAR(64)  NOT NULL,
+  details      LONGTEXT     NOT NULL,
+  content_id   BIGINT UNSIGNED NULL,
+  report_id    INT          NULL,
+  dedupe_key   VARCHAR(191) NOT NULL,
+  notify_state VARCHAR(16)  NOT NULL DEFAULT 'none',
+  notified_at  DATETIME(6)  NULL,
+  created_at   DATETIME(6)  NOT NULL,
+  UNIQUE KEY dxt_event_dedupe (dedupe_key),
+  KEY dxt_event_time (occurred_at, id),
+  KEY dxt_event_user (user_name, occurred_at, id),
+  KEY dxt_event_type (type, occurred_at, id),
+  KEY dxt_event_module (module, occurred_at, id),
+  KEY dxt_event_ip (ip, occurred_at, id),
+  KEY dxt_event_report (report_id, occurred_at, id)
+)` + tableOptions,
+			`CREATE TABLE IF NOT EXISTS dxt_checkpoint (
+  name       VARCHAR(64)     NOT NULL PRIMARY KEY,
+  file       VARCHAR(255)    NOT NULL,
+  pos        BIGINT UNSIGNED NOT NULL,
+  gtid       TEXT            NULL,
+  updated_at DATETIME(6)     NOT NULL
+)` + tableOptions,
+			// Last next_trigger_time seen per schedule, so deliveries missed
+			// while the binlog was unavailable can be reconstructed.
+			`CREATE TABLE IF NOT EXISTS dxt_schedule_state (
+  report_id         INT         NOT NULL PRIMARY KEY,
+  next_trigger_time DATETIME    NULL,
+  updated_at        DATETIME(6) NOT NULL
+)` + tableOptions,
+			`CREATE TABLE IF NOT EXISTS dxt_api_token (
+  id           BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY,
+  name         VARCHAR(100) NOT NULL,
+  token_hash   CHAR(64)     NOT NULL,
+  created_at   DATETIME(6)  NOT NULL,
+  last_used_at DATETIME(6)  NULL,
+  revoked_at   DATETIME(6)  NULL,
+  UNIQUE KEY dxt_api_token_hash (token_hash)
+)` + tableOptions,
+			`CREATE TABLE IF NOT EXISTS dxt_access_log (
+  id          BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY,
+  at          DATETIME(6)   NOT NULL,
+  principal   VARCHAR(255)  NOT NULL,
+  auth_method VARCHAR(16)   NOT NULL,
+  action      VARCHAR(32)   NOT NULL,
+  event_id    BIGINT UNSIGNED NULL,
+  remote_ip   VARCHAR(45)   NULL,
+  path        VARCHAR(1024) NOT NULL,
+  status      INT           NOT NULL,
+  KEY dxt_access_log_at (at),
+  KEY dxt_access_log_event (event_id)
+)` + tableOptions,
+		},
+	},
+}
