@@ -20,7 +20,7 @@ func cmdMigrate(ctx context.Context, args, env []string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	db, _, err := openDB(ctx, cfg, log)
+	db, _, err := openDB(ctx, cfg, log, 0)
 	if err != nil {
 		return err
 	}
@@ -42,7 +42,7 @@ func cmdDoctor(ctx context.Context, args, env []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	db, mc, err := openDB(ctx, cfg, log)
+	db, mc, err := openDB(ctx, cfg, log, 0)
 	if err != nil {
 		return err
 	}
@@ -78,7 +78,7 @@ func cmdToken(ctx context.Context, args, env []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	db, _, err := openDB(ctx, cfg, log)
+	db, _, err := openDB(ctx, cfg, log, 0)
 	if err != nil {
 		return err
 	}
@@ -161,7 +161,7 @@ func cmdEvents(ctx context.Context, args, env []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	db, _, err := openDB(ctx, cfg, log)
+	db, _, err := openDB(ctx, cfg, log, 0)
 	if err != nil {
 		return err
 	}

@@ -58,10 +58,11 @@ func loadConfig(args, env []string, logOut io.Writer) (config.Config, zerolog.Lo
 	return cfg, cfg.Logger(logOut), rest, nil
 }
 
-// openDB opens the Vtiger database and waits, bounded, until it answers.
+// openDB opens the Vtiger database and waits up to wait until it answers
+// (the daemon waits for a database that boots with it; tools fail fast).
 // The error says what to check, because it is the first thing a new
 // installation meets.
-func openDB(ctx context.Context, cfg config.Config, log zerolog.Logger) (*sql.DB, *mysql.Config, error) {
+func openDB(ctx context.Context, cfg config.Config, log zerolog.Logger, wait time.Duration) (*sql.DB, *mysql.Config, error) {
 	mc, err := cfg.MySQL()
 	if err != nil {
 		return nil, nil, err
@@ -75,7 +76,7 @@ func openDB(ctx context.Context, cfg config.Config, log zerolog.Logger) (*sql.DB
 	db.SetMaxIdleConns(8)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(wait)
 	for attempt := 1; ; attempt++ {
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		err = db.PingContext(pctx)

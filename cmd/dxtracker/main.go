@@ -43,6 +43,7 @@ Usage:
   dxtracker doctor    [config flags]   check the MySQL/MariaDB prerequisites, print fixes
   dxtracker token create --name N | token list | token revoke ID
   dxtracker events    [--type T] [--user U] [--module M] [--ip IP] [--from T] [--to T] [--min-records N] [--limit N] [--json]
+  dxtracker demo      [--once]         a self-contained sandbox: private MariaDB, Vtiger sample data, the daemon, a scenario
   dxtracker version
 
 Config flags: --config FILE (default /etc/dxtracker/dxtracker.toml), and every
@@ -104,6 +105,8 @@ func dispatch(ctx context.Context, args, env []string, stdout, stderr io.Writer)
 		return cmdToken(ctx, rest, env, stdout, stderr)
 	case "events":
 		return cmdEvents(ctx, rest, env, stdout, stderr)
+	case "demo":
+		return cmdDemo(ctx, rest, env, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "dxtracker %s (commit %s, built %s)\n", version, commit, date)
 		return nil

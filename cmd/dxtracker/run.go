@@ -40,7 +40,7 @@ func cmdRun(ctx context.Context, args, env []string, stderr io.Writer) error {
 // one of them fails; a failing component stops the others, so the process
 // never stays alive with a dead worker.
 func runDaemon(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
-	db, mc, err := openDB(ctx, cfg, log)
+	db, mc, err := openDB(ctx, cfg, log, 30*time.Second)
 	if err != nil {
 		return err
 	}

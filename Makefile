@@ -1,0 +1,36 @@
+# The README's commands. `make test` is what CI runs.
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
+
+.PHONY: build test vet demo bench fuzz-short
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dxtracker ./cmd/dxtracker
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1)
+	$(GO) vet ./...
+
+# Every test, against real MariaDB servers the tests start themselves.
+test: vet
+	$(GO) test -count=1 -timeout 40m ./...
+	$(MAKE) fuzz-short
+
+# Each fuzz target briefly; run longer with FUZZTIME=10m make fuzz-short.
+FUZZTIME ?= 10s
+fuzz-short:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+demo:
+	$(GO) run ./cmd/dxtracker demo
+
+# Binlog pipeline benchmark (follower vs canal vs raw stream, latency, catch-up).
+bench:
+	$(GO) run ./cmd/dxtbench
