@@ -332,8 +332,11 @@ func (p *Processor) applyItems(ctx context.Context, tx *sql.Tx, items []workItem
 	return created, nil
 }
 
+// inTx runs fn in a READ COMMITTED transaction: the processor locks exactly
+// the intake rows it handles, and must take no gap locks that would make a
+// producer's INSERT (Vtiger's request) wait or deadlock.
 func (p *Processor) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := p.db.BeginTx(ctx, nil)
+	tx, err := p.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}

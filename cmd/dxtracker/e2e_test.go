@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os/exec"
 	"strings"
 	"sync"
@@ -38,15 +39,21 @@ func TestDaemonKilledMidBurstLogsEveryIntakeExactlyOnce(t *testing.T) {
 	const total = 2000
 	var wg sync.WaitGroup
 	wg.Add(1)
+	var produceErr error
 	go func() {
 		defer wg.Done()
-		s.writeIntakes(total, "burst")
+		for i := 0; i < total && produceErr == nil; i++ {
+			produceErr = s.writeIntake(fmt.Sprintf(`{"n":%d}`, i))
+		}
 	}()
 	// Kill -9 three times while the burst is being processed.
 	for kills, threshold := 0, 300; kills < 3; kills++ {
 		for s.count(`SELECT COUNT(*) FROM dxt_event`) < threshold {
 			if !d.alive() {
 				t.Fatalf("daemon died: %v\n%s", d.err, d.output())
+			}
+			if produceErr != nil {
+				t.Fatalf("producer: %v", produceErr)
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
@@ -55,6 +62,9 @@ func TestDaemonKilledMidBurstLogsEveryIntakeExactlyOnce(t *testing.T) {
 		threshold += 400
 	}
 	wg.Wait()
+	if produceErr != nil {
+		t.Fatalf("producer: %v", produceErr)
+	}
 	s.waitEvents(total, d)
 	s.assertExactlyOnce(total)
 }
@@ -105,8 +115,26 @@ func TestPurgedBinlogWhileDownIsReconciledFromTables(t *testing.T) {
 	if err := s.db.QueryRowContext(s.ctx, `SHOW MASTER STATUS`).Scan(&file, &pos, &a, &b); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.db.ExecContext(s.ctx, `PURGE BINARY LOGS TO '`+file+`'`); err != nil {
-		t.Fatal(err)
+	// The server keeps a file a lingering dump thread still reads; retry
+	// until the purge really happened.
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		if _, err := s.db.ExecContext(s.ctx, `PURGE BINARY LOGS TO '`+file+`'`); err != nil {
+			t.Fatal(err)
+		}
+		var first string
+		var size, enc any
+		if err := s.db.QueryRowContext(s.ctx, `SHOW BINARY LOGS`).Scan(&first, &size); err != nil {
+			if err := s.db.QueryRowContext(s.ctx, `SHOW BINARY LOGS`).Scan(&first, &size, &enc); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if first == file {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("binlog still starts at %s after purging to %s", first, file)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 
 	d = s.start()
