@@ -180,4 +180,3 @@ VALUES (?, UTC_TIMESTAMP(6), ?, ?, ?, ?, 'Mozilla/5.0 (demo)', ?, ?, ?, ?, ?)`, 
 	}
 	return tx.Commit()
 }
-
