@@ -21,13 +21,17 @@ import (
 // synced position reaches the end of the range.
 type canalHandler struct {
 	canal.DummyEventHandler
-	end  binlog.Position
-	rows atomic.Uint64
-	once sync.Once
-	done chan struct{}
+	end     binlog.Position
+	rows    atomic.Uint64
+	reached atomic.Bool
+	once    sync.Once
+	done    chan struct{}
 }
 
 func (h *canalHandler) OnRow(e *canal.RowsEvent) error {
+	if h.reached.Load() {
+		return nil // past the range: the follower's own writes
+	}
 	n := len(e.Rows)
 	if e.Action == canal.UpdateAction {
 		n /= 2
@@ -38,7 +42,10 @@ func (h *canalHandler) OnRow(e *canal.RowsEvent) error {
 
 func (h *canalHandler) OnPosSynced(hdr *replication.EventHeader, pos mysql.Position, _ mysql.GTIDSet, _ bool) error {
 	if hdr != nil && reached(binlog.Position{File: pos.Name, Pos: pos.Pos}, h.end) {
-		h.once.Do(func() { close(h.done) })
+		h.once.Do(func() {
+			h.reached.Store(true)
+			close(h.done)
+		})
 	}
 	return nil
 }

@@ -63,12 +63,13 @@ type options struct {
 	seed           uint64
 	strict         bool
 	verbose        bool
+	hold           bool
 }
 
-// Row events per binlog MiB of the generator's mix (measured: ~690 bytes per
+// Row events per binlog MiB of the generator's mix (measured: ~910 bytes per
 // one-row transaction with MariaDB's annotate, GTID, table map and XID
 // events), so that the default ranges come out near 200 MB and 20 MB.
-const eventsPerMiB = 1520
+const eventsPerMiB = 1150
 
 func parseFlags(args []string, out io.Writer) (options, error) {
 	var o options
@@ -89,6 +90,7 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	fs.IntVar(&o.perTrip, "batch", 8, "statements per round trip for the fill and the backlog (each statement stays its own autocommit transaction)")
 	fs.StringVar(&o.profileDir, "cpuprofile", "", "write CPU profiles of the follower runs (throughput, catch-up) into this directory")
 	fs.BoolVar(&o.strict, "strict", false, "exit 3 when a goal is not met")
+	fs.BoolVar(&o.hold, "hold", false, "keep the sandbox up after the run until Ctrl+C, to inspect it (mariadb-binlog --read-from-remote-server)")
 	fs.BoolVar(&o.verbose, "v", false, "debug logging (follower, processor, sandbox)")
 	if err := fs.Parse(args); err != nil {
 		return o, errUsage
@@ -214,6 +216,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		log.Info().Str("file", o.jsonPath).Msg("results written")
+	}
+	if o.hold {
+		log.Info().Str("addr", e.addr).Str("user", "root").Str("database", e.schema).
+			Msg("holding the sandbox; Ctrl+C removes it")
+		<-ctx.Done()
 	}
 	if o.strict && !allMet(res.Table) {
 		return errMissed
