@@ -217,6 +217,14 @@ func (p *Processor) scheduleEvent(ctx context.Context, s vtiger.Schedule, prev *
 	if ok {
 		details["report_name"] = rep.Name
 		ev.Module = strPtr(rep.PrimaryModule)
+		// The cron runs the report for its owner's schedule: the owner is
+		// the person accountable for what it sends out.
+		if u, found, err := p.dir.User(ctx, rep.Owner); err != nil {
+			return ev, fmt.Errorf("look up owner of report %d: %w", id, err)
+		} else if found {
+			ev.UserID, ev.UserName = ptr(u.ID), ptr(u.UserName)
+			details["user_role"] = "report_owner"
+		}
 	}
 	domains, err := p.dir.CompanyDomains(ctx, st.CompanyDomains)
 	if err != nil {

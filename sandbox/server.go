@@ -36,6 +36,7 @@ type Server struct {
 	serverBin string
 	dataDir   string
 	sockDir   string // set when the socket had to live outside dataDir
+	tmpDir    string // private --tmpdir: a starting mariadbd deletes every #sql* file in its tmpdir
 	socket    string
 	port      int
 
@@ -72,6 +73,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}()
 	if err := s.pickSocket(); err != nil {
 		return nil, err
+	}
+	// A shared /tmp would let one starting server delete another's
+	// temporary tables (parallel test packages start several at once).
+	if s.tmpDir, err = os.MkdirTemp("", "mdbtmp-"); err != nil {
+		return nil, fmt.Errorf("sandbox: create tmpdir: %w", err)
 	}
 	if err := s.install(ctx, installBin); err != nil {
 		return nil, err
@@ -152,7 +158,7 @@ func (s *Server) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err := s.Stop(ctx)
-	for _, d := range []string{s.dataDir, s.sockDir} {
+	for _, d := range []string{s.dataDir, s.sockDir, s.tmpDir} {
 		if d != "" {
 			err = errors.Join(err, os.RemoveAll(d))
 		}
@@ -201,7 +207,7 @@ func (s *Server) pickSocket() error {
 }
 
 func (s *Server) install(ctx context.Context, bin string) error {
-	args := []string{"--no-defaults", "--datadir=" + s.dataDir,
+	args := []string{"--no-defaults", "--datadir=" + s.dataDir, "--tmpdir=" + s.tmpDir,
 		"--auth-root-authentication-method=normal", "--skip-test-db", "--skip-name-resolve"}
 	if os.Geteuid() == 0 {
 		args = append(args, "--user=root")
@@ -216,6 +222,7 @@ func (s *Server) install(ctx context.Context, bin string) error {
 func (s *Server) args() []string {
 	args := []string{"--no-defaults", // must be first; ignores /etc/mysql
 		"--datadir=" + s.dataDir,
+		"--tmpdir=" + s.tmpDir,
 		"--log-bin=" + filepath.Join(s.dataDir, "binlog"),
 		"--binlog-format=ROW", "--binlog-row-image=FULL",
 		"--server-id=" + strconv.FormatUint(uint64(s.opts.ServerID), 10),

@@ -431,4 +431,22 @@ func BenchmarkListEventsDeepPage(b *testing.B) {
 			}
 		})
 	}
+	// For contrast, what OFFSET paging would cost at the same depth.
+	b.Run("offset_for_contrast/page18001", func(b *testing.B) {
+		for b.Loop() {
+			rows, err := db.QueryContext(ctx, `SELECT `+eventColumns+` FROM dxt_event e LEFT JOIN dxt_content c ON c.id = e.content_id
+ORDER BY e.occurred_at DESC, e.id DESC LIMIT 50 OFFSET 900000`)
+			if err != nil {
+				b.Fatal(err)
+			}
+			n := 0
+			for rows.Next() {
+				n++
+			}
+			rows.Close()
+			if n != 50 {
+				b.Fatalf("%d rows", n)
+			}
+		}
+	})
 }

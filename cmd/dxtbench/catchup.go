@@ -32,6 +32,7 @@ type catchupResult struct {
 	GoalSeconds     float64 `json:"goal_seconds"`   // 15 s per GiB
 	EventsRead      uint64  `json:"binlog_events"`  // as the follower counted them
 	RowsDecoded     uint64  `json:"rows_decoded"`   // watched rows decoded
+	Batches         uint64  `json:"batches"`        // ApplyBatch commits
 	BinlogEventsPS  float64 `json:"binlog_events_per_s"`
 	Mem             memory  `json:"memory_mib"`
 }
@@ -101,9 +102,10 @@ func runCatchup(ctx context.Context, e *env, g *generator, o options) (*catchupR
 	}
 	res.MiBPerS = mib(bytes) / res.Seconds
 	res.EventsRead, res.RowsDecoded = st.EventsRead, st.RowsDecoded
+	res.Batches = p.proc.Counters.Batches.Load()
 	res.BinlogEventsPS = float64(st.EventsRead) / res.StreamSeconds
 	e.log.Info().Float64("seconds", res.Seconds).Float64("start_seconds", res.StartSeconds).
-		Float64("mib_per_s", res.MiBPerS).Float64("rss_peak_mib", res.Mem.RSSPeak).Msg("catch-up done")
+		Float64("mib_per_s", res.MiBPerS).Uint64("batches", res.Batches).Float64("rss_peak_mib", res.Mem.RSSPeak).Msg("catch-up done")
 	return res, nil
 }
 

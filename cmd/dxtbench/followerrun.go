@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"sync"
 	"sync/atomic"
@@ -131,8 +132,7 @@ func runFollowerThroughput(ctx context.Context, e *env, fill fillResult, profile
 	if err := errors.Join(werr, p.stop()); err != nil {
 		return res, err
 	}
-	res.Delivered = st.RowsDecoded
-	res.Created = p.created.Load()
+	res.Batches = p.proc.Counters.Batches.Load()
 	if err := e.db.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM dxt_event), (SELECT COUNT(*) FROM dxt_intake WHERE processed_at IS NULL)`).Scan(&events, &pending); err != nil {
 		return res, err
 	}
@@ -140,7 +140,7 @@ func runFollowerThroughput(ctx context.Context, e *env, fill fillResult, profile
 		return res, fmt.Errorf("after the run: %d events for %d intake rows, %d still unprocessed", events, fill.Intake, pending)
 	}
 	res.Created = events
-	e.log.Info().Int64("events", events).Uint64("rows_decoded", st.RowsDecoded).Uint64("binlog_events_read", st.EventsRead).
+	e.log.Info().Int64("events", events).Uint64("batches", res.Batches).Uint64("binlog_events_read", st.EventsRead).
 		Float64("seconds", res.Seconds).Msg("follower done")
 	return res, nil
 }
@@ -158,7 +158,8 @@ DELETE FROM dxt_checkpoint WHERE name = ?`, checkpointName)
 }
 
 // startProfile writes a CPU profile to path until the returned func is
-// called; an empty path profiles nothing.
+// called, and the block profile (cumulative over the process's profiled
+// windows) to path.block; an empty path profiles nothing.
 func startProfile(path string) (stop func(), err error) {
 	if path == "" {
 		return func() {}, nil
@@ -174,8 +175,14 @@ func startProfile(path string) (stop func(), err error) {
 		f.Close()
 		return nil, err
 	}
+	runtime.SetBlockProfileRate(10_000) // every blocking event of 10 µs or more
 	return sync.OnceFunc(func() {
 		pprof.StopCPUProfile()
 		f.Close()
+		runtime.SetBlockProfileRate(0)
+		if bf, err := os.Create(path + ".block"); err == nil {
+			_ = pprof.Lookup("block").WriteTo(bf, 0)
+			bf.Close()
+		}
 	}), nil
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -68,13 +67,14 @@ func (g *generator) run(ctx context.Context, p plan) (fillResult, error) {
 	runNo := g.runs.Add(1)
 	var issued, done, intake atomic.Int64
 	var stop atomic.Bool
-	ctx, cancel := context.WithCancel(ctx)
+	// wctx ends the writers and the monitor, at the end or on a writer's error.
+	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
 	monDone := make(chan struct{})
 	go func() {
 		defer close(monDone)
-		g.monitor(ctx, p, start, &done, &stop)
+		g.monitor(wctx, p, start, &done, &stop)
 	}()
 
 	began := time.Now()
@@ -84,14 +84,14 @@ func (g *generator) run(ctx context.Context, p plan) (fillResult, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w, err := g.newWriter(ctx, runNo, uint64(i))
+			w, err := g.newWriter(wctx, runNo, uint64(i))
 			if err != nil {
 				errs[i] = err
 				cancel()
 				return
 			}
 			defer w.conn.Close()
-			if err := w.loop(ctx, p, &issued, &done, &intake, &stop); err != nil && ctx.Err() == nil {
+			if err := w.loop(wctx, p, &issued, &done, &intake, &stop); err != nil && wctx.Err() == nil {
 				errs[i] = fmt.Errorf("writer %d: %w", i, err)
 				cancel()
 			}
@@ -102,7 +102,7 @@ func (g *generator) run(ctx context.Context, p plan) (fillResult, error) {
 	if err := errors.Join(errs...); err != nil {
 		return res, err
 	}
-	if err := ctx.Err(); err != nil {
+	if err := wctx.Err(); err != nil {
 		return res, err
 	}
 	if p.Sentinel {
@@ -121,11 +121,11 @@ func (g *generator) run(ctx context.Context, p plan) (fillResult, error) {
 	elapsed := time.Since(began)
 	cancel()
 	<-monDone
-	end, err := binlog.CurrentPosition(context.WithoutCancel(ctx), g.e.db)
+	end, err := binlog.CurrentPosition(ctx, g.e.db)
 	if err != nil {
 		return res, err
 	}
-	bytes, err := rangeBytes(context.WithoutCancel(ctx), g.e.db, start, end)
+	bytes, err := rangeBytes(ctx, g.e.db, start, end)
 	if err != nil {
 		return res, err
 	}
@@ -149,7 +149,7 @@ func (g *generator) monitor(ctx context.Context, p plan, start binlog.Position, 
 		if p.StopBytes == 0 && time.Since(lastLog) < 5*time.Second {
 			continue
 		}
-		cur, err := binlog.CurrentPosition(ctx, g.e.db)
+		cur, err := writePos(ctx, g.e.db)
 		if err != nil {
 			continue
 		}
@@ -389,46 +389,5 @@ var (
 		follow up next week send brochure meeting scheduled with procurement decision expected in
 		quarter budget approved pending legal review invoice address changed delivery delayed`)
 )
-
-// rangeBytes is the binlog bytes from start to end, over file boundaries.
-func rangeBytes(ctx context.Context, db *sql.DB, start, end binlog.Position) (int64, error) {
-	if start.File == end.File {
-		return int64(end.Pos) - int64(start.Pos), nil
-	}
-	rows, err := db.QueryContext(ctx, "SHOW BINARY LOGS")
-	if err != nil {
-		return 0, err
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return 0, err
-	}
-	var total int64
-	for rows.Next() {
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return 0, err
-		}
-		size, err := strconv.ParseInt(vals[1].String, 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("SHOW BINARY LOGS: size %q of %s: %w", vals[1].String, vals[0].String, err)
-		}
-		p := binlog.Position{File: vals[0].String}
-		switch {
-		case p.File == start.File:
-			total += size - int64(start.Pos)
-		case p.File == end.File:
-			total += int64(end.Pos)
-		case p.Compare(start) > 0 && p.Compare(end) < 0:
-			total += size
-		}
-	}
-	return total, rows.Err()
-}
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }

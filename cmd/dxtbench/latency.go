@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/dxtracker/dxtracker/binlog"
 	"github.com/dxtracker/dxtracker/ingest"
 )
 
@@ -86,7 +85,7 @@ func runLatency(ctx context.Context, e *env, g *generator, o options) (*latencyR
 	if !sleepCtx(ctx, 2*time.Second) {
 		return nil, ctx.Err()
 	}
-	cur, err := binlog.CurrentPosition(ctx, e.db)
+	cur, err := writePos(ctx, e.db)
 	if err != nil {
 		return nil, err
 	}

@@ -14,25 +14,18 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
 	"github.com/rs/zerolog"
-
-	"github.com/dxtracker/dxtracker/sandbox"
-	"github.com/dxtracker/dxtracker/tracker"
 )
 
 // Exit codes.
@@ -93,6 +86,9 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	fs.BoolVar(&o.hold, "hold", false, "keep the sandbox up after the run until Ctrl+C, to inspect it (mariadb-binlog --read-from-remote-server)")
 	fs.BoolVar(&o.verbose, "v", false, "debug logging (follower, processor, sandbox)")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return o, err
+		}
 		return o, errUsage
 	}
 	if fs.NArg() > 0 {
@@ -136,7 +132,7 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	switch {
-	case err == nil:
+	case err == nil, errors.Is(err, flag.ErrHelp):
 	case errors.Is(err, errUsage):
 		os.Exit(exitUsage)
 	case errors.Is(err, errMissed):
@@ -226,168 +222,4 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errMissed
 	}
 	return nil
-}
-
-// runThroughput reads the fill range with each reader, --runs times,
-// interleaved so that a noisy neighbour hurts all of them alike; the
-// fastest run of each counts.
-func runThroughput(ctx context.Context, e *env, o options, fill fillResult, res *results) error {
-	var raws, canals, fols []streamResult
-	for i := range o.runs {
-		e.log.Info().Int("run", i+1).Msg("phase 2a: throughput, raw stream")
-		raw, err := runRaw(ctx, e, fill.Start, fill.End)
-		if err != nil {
-			return fmt.Errorf("raw: %w", err)
-		}
-		raws = append(raws, raw)
-		e.log.Info().Int("run", i+1).Msg("phase 2b: throughput, go-mysql canal")
-		cn, err := runCanal(ctx, e, fill.Start, fill.End)
-		if err != nil {
-			return fmt.Errorf("canal: %w", err)
-		}
-		canals = append(canals, cn)
-		e.log.Info().Int("run", i+1).Msg("phase 2c: throughput, follower + processor")
-		if i > 0 {
-			if err := resetProcessed(ctx, e); err != nil {
-				return err
-			}
-		}
-		fr, err := runFollowerThroughput(ctx, e, fill, profilePath(o, fmt.Sprintf("follower-%d.pprof", i+1)))
-		if err != nil {
-			return fmt.Errorf("follower: %w", err)
-		}
-		fols = append(fols, fr)
-	}
-	raw := best(raws)
-	raw.finish(raw, fill.Bytes)
-	cn, fr := best(canals), best(fols)
-	cn.finish(raw, fill.Bytes)
-	fr.finish(raw, fill.Bytes)
-	res.Raw, res.Canal, res.Follower = &raw, &cn, &fr
-	return nil
-}
-
-// best is the fastest run, with every run's time attached.
-func best(runs []streamResult) streamResult {
-	b := runs[0]
-	var all []float64
-	for _, r := range runs {
-		all = append(all, r.Seconds)
-		if r.Seconds < b.Seconds {
-			b = r
-		}
-	}
-	b.RunSeconds = all
-	return b
-}
-
-func profilePath(o options, name string) string {
-	if o.profileDir == "" {
-		return ""
-	}
-	return filepath.Join(o.profileDir, name)
-}
-
-// loadAvg is the 1-minute load average (0 when unknown).
-func loadAvg() float64 {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b))
-	if len(f) == 0 {
-		return 0
-	}
-	v, _ := strconv.ParseFloat(f[0], 64)
-	return v
-}
-
-// env is the sandbox server and the Vtiger database on it.
-type env struct {
-	srv     *sandbox.Server
-	db      *sql.DB
-	schema  string
-	addr    string
-	version string
-	log     zerolog.Logger
-	verbose bool
-}
-
-const schemaName = "vtiger"
-
-// Replica server ids; the sandbox server is 1.
-const (
-	rawServerID      = 201
-	canalServerID    = 202
-	followerServerID = 301
-)
-
-func startEnv(ctx context.Context, o options, log zerolog.Logger) (*env, error) {
-	sbLog := zerolog.Nop()
-	if o.verbose {
-		sbLog = log
-	}
-	began := time.Now()
-	srv, err := sandbox.Start(ctx, sandbox.Options{ServerID: 1, Log: sbLog, ExtraArgs: []string{
-		// Generation speed: no flush per commit, room for the data in memory.
-		"--innodb-flush-log-at-trx-commit=0", "--sync-binlog=0",
-		"--innodb-buffer-pool-size=2G", "--innodb-log-file-size=1G",
-		"--max-connections=200",
-	}})
-	if err != nil {
-		return nil, err
-	}
-	e := &env{srv: srv, schema: schemaName, addr: fmt.Sprintf("127.0.0.1:%d", srv.Port()), log: log, verbose: o.verbose}
-	ok := false
-	defer func() {
-		if !ok {
-			e.close()
-		}
-	}()
-	if err := sandbox.CreateDatabase(ctx, srv, schemaName); err != nil {
-		return nil, err
-	}
-	if err := sandbox.LoadVtigerMinimal(ctx, srv.DSN(schemaName)); err != nil {
-		return nil, err
-	}
-	cfg, err := mysql.ParseDSN(srv.DSN(schemaName))
-	if err != nil {
-		return nil, err
-	}
-	conn, err := mysql.NewConnector(cfg)
-	if err != nil {
-		return nil, err
-	}
-	e.db = sql.OpenDB(conn)
-	e.db.SetMaxIdleConns(32)
-	if _, err := tracker.Migrate(ctx, e.db); err != nil {
-		return nil, err
-	}
-	if err := e.db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&e.version); err != nil {
-		return nil, err
-	}
-	log.Info().Str("server", e.version).Str("addr", e.addr).Str("datadir", srv.DataDir()).
-		Dur("took", time.Since(began)).Msg("sandbox ready, vtiger schema loaded, tracker migrated")
-	ok = true
-	return e, nil
-}
-
-// componentLog is the logger handed to the follower and the processor: their
-// info lines at -v only, warnings always.
-func (e *env) componentLog() zerolog.Logger {
-	if e.verbose {
-		return e.log
-	}
-	return e.log.Level(zerolog.WarnLevel)
-}
-
-func (e *env) close() {
-	if e.db != nil {
-		_ = e.db.Close()
-	}
-	if err := e.srv.Close(); err != nil {
-		e.log.Warn().Err(err).Msg("sandbox cleanup")
-		return
-	}
-	e.log.Info().Msg("sandbox stopped and removed")
 }

@@ -47,7 +47,7 @@ func cmdDoctor(ctx context.Context, args, env []string, stdout, stderr io.Writer
 		return err
 	}
 	defer db.Close()
-	findings, err := doctor.Run(ctx, db, doctor.Options{ServerID: cfg.ServerID, Schema: mc.DBName})
+	findings, err := doctor.Run(ctx, db, doctor.Options{ServerID: cfg.ServerID, Schema: mc.DBName, SchemaVersion: tracker.LatestSchemaVersion()})
 	if err != nil {
 		return err
 	}

@@ -55,7 +55,11 @@ func loadConfig(args, env []string, logOut io.Writer) (config.Config, zerolog.Lo
 	if err != nil {
 		return cfg, zerolog.Nop(), nil, err
 	}
-	return cfg, cfg.Logger(logOut), rest, nil
+	log := cfg.Logger(logOut)
+	for _, w := range cfg.Warnings {
+		log.Warn().Str("warning", w).Msg("configuration")
+	}
+	return cfg, log, rest, nil
 }
 
 // openDB opens the Vtiger database and waits up to wait until it answers

@@ -1,0 +1,140 @@
+package binlog
+
+import (
+	"context"
+	"time"
+)
+
+// apply is the group-commit loop of one session. It takes the first item
+// blocking, drains what is already queued up to MaxBatchTxns transactions
+// or a rotation, and calls ApplyBatch once. Items without transactions only move End;
+// they are delivered alone (a change-less batch) at most every IdleFlush,
+// and only after progress on non-quiet tables, or at once for a rotation.
+// When ch closes (the reader stopped) what was read is delivered; after
+// ctx ends that last delivery runs on a detached, bounded context.
+func (f *Follower) apply(ctx context.Context, ch <-chan item, accepted Position, flushFirst bool) {
+	var (
+		txns         []Txn
+		end          = accepted
+		progress     bool // End moved by non-quiet work since the last delivery
+		force        = flushFirst
+		lastDelivery time.Time
+		dead         bool // a shutdown delivery failed: drain, deliver nothing
+		idle         = time.NewTimer(time.Hour)
+	)
+	idle.Stop()
+	defer idle.Stop()
+
+	add := func(it item) {
+		if it.txn != nil {
+			txns = append(txns, *it.txn)
+		}
+		end = it.end
+		progress = progress || it.progress
+		force = force || it.flush
+	}
+	deliver := func() {
+		if dead {
+			return
+		}
+		b := Batch{Txns: txns, End: end}
+		txns, progress, force = nil, false, false
+		if !f.deliver(ctx, b) {
+			dead = true
+			return
+		}
+		accepted, lastDelivery = b.End, f.now()
+	}
+
+	if force {
+		deliver()
+	}
+	for {
+		var (
+			it item
+			ok bool
+		)
+		if progress && !dead {
+			wait := f.cfg.IdleFlush - f.now().Sub(lastDelivery)
+			if wait <= 0 {
+				deliver()
+				continue
+			}
+			idle.Reset(wait)
+			select {
+			case it, ok = <-ch:
+				idle.Stop()
+			case <-idle.C:
+				deliver()
+				continue
+			}
+		} else {
+			it, ok = <-ch
+		}
+		if !ok {
+			break
+		}
+		add(it)
+		closed := false
+	drain: // what is already queued, up to a rotation (a batch ends there)
+		for n := 1; !force && len(txns) < f.cfg.MaxBatchTxns && n < cap(ch)+1; n++ {
+			select {
+			case it, ok = <-ch:
+				if !ok {
+					closed = true
+					break drain
+				}
+				add(it)
+			default:
+				break drain
+			}
+		}
+		if len(txns) > 0 || force {
+			deliver()
+		}
+		if closed {
+			break
+		}
+	}
+	// The reader stopped. Deliver what it fully read: transactions always;
+	// a moved End after progress, or on shutdown.
+	if len(txns) > 0 || force || (end != accepted && (progress || ctx.Err() != nil)) {
+		deliver()
+	}
+}
+
+// deliver calls ApplyBatch until it succeeds, with backoff, and records
+// b.End as accepted. Once ctx has ended it makes a last attempt on a
+// detached context bounded by shutdownFlushTimeout; if that fails too, it
+// logs and reports false (the batch is read again from the checkpoint on
+// the next start).
+func (f *Follower) deliver(ctx context.Context, b Batch) bool {
+	bo := newBackoff(minBackoff, maxBackoff)
+	actx, final := ctx, false
+	for {
+		if !final && ctx.Err() != nil {
+			var cancel context.CancelFunc
+			actx, cancel = context.WithTimeout(context.WithoutCancel(ctx), shutdownFlushTimeout)
+			defer cancel()
+			final = true
+		}
+		err := f.h.ApplyBatch(actx, b)
+		if err == nil {
+			f.setPosition(b.End)
+			return true
+		}
+		if final && actx.Err() != nil {
+			f.log.Warn().Err(err).Int("txns", len(b.Txns)).Str("end", b.End.String()).
+				Msg("binlog: batch not applied at shutdown; it is read again from the checkpoint on the next start")
+			return false
+		}
+		d := bo.next()
+		f.log.Warn().Err(err).Int("txns", len(b.Txns)).Str("end", b.End.String()).Dur("retry_in", d).
+			Msg("binlog: handler failed to apply batch, retrying the same batch")
+		if !sleep(actx, d) && final {
+			f.log.Warn().Int("txns", len(b.Txns)).Str("end", b.End.String()).
+				Msg("binlog: batch not applied at shutdown; it is read again from the checkpoint on the next start")
+			return false
+		}
+	}
+}

@@ -1,0 +1,102 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// parseFile reads the TOML configuration file. Bad values and unknown keys
+// are added to probs and parsing goes on, so one run reports them all;
+// fatal is true when the file is not TOML at all.
+func parseFile(data []byte, path string, probs *problems) (ly layer, fatal bool) {
+	ly = newLayer()
+	var m map[string]any
+	if _, err := toml.Decode(string(data), &m); err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			probs.add("config", fmt.Sprintf("%s is not valid TOML: line %d, column %d: %s",
+				path, pe.Position.Line, pe.Position.Col, pe.Message), `server_id = 4242`)
+		} else {
+			probs.add("config", fmt.Sprintf("%s is not valid TOML: %v", path, err), `server_id = 4242`)
+		}
+		return ly, true
+	}
+	for _, name := range slices.Sorted(maps.Keys(m)) {
+		raw := m[name]
+		origin := fmt.Sprintf("%s in %s", name, path)
+		if k := keyByName[name]; k != nil {
+			v, p := fromTOML(k, raw)
+			if p != "" {
+				probs.add(name, p+" in "+path, k.exampleText())
+				continue
+			}
+			v.origin = origin
+			ly.values[name] = v
+			continue
+		}
+		if base, ok := strings.CutSuffix(name, "_file"); ok {
+			if k := keyByName[base]; k != nil && k.fileOK {
+				s, ok := raw.(string)
+				if !ok || strings.TrimSpace(s) == "" {
+					probs.add(name, "must be the path of a file holding "+base+" in "+path, k.exampleText())
+					continue
+				}
+				ly.files[base] = value{text: resolveRelative(path, s), origin: origin}
+				continue
+			}
+		}
+		problem := fmt.Sprintf("unknown key in %s; the nearest valid keys: %s",
+			path, strings.Join(nearest(name, fileKeyNames(), 3), ", "))
+		if _, ok := raw.(map[string]any); ok {
+			problem += " (the file has no [tables]: write every key at the top level)"
+		}
+		probs.add(name, problem, "")
+	}
+	return ly, false
+}
+
+// fromTOML converts a decoded TOML value to a setting, checking its type.
+func fromTOML(k *key, raw any) (value, string) {
+	switch k.kind {
+	case kindUint32:
+		switch x := raw.(type) {
+		case int64:
+			return value{text: strconv.FormatInt(x, 10)}, ""
+		case string:
+			return value{text: x}, ""
+		}
+		return value{}, "must be a number from 1 to 4294967295"
+	case kindList:
+		switch x := raw.(type) {
+		case string:
+			return value{text: x}, ""
+		case []any:
+			list := make([]string, 0, len(x))
+			for _, e := range x {
+				s, ok := e.(string)
+				if !ok {
+					return value{}, "must be a list of quoted strings"
+				}
+				list = append(list, strings.TrimSpace(s))
+			}
+			return value{list: list}, ""
+		}
+		return value{}, "must be a list of quoted strings"
+	case kindDuration:
+		if s, ok := raw.(string); ok {
+			return value{text: s}, ""
+		}
+		return value{}, `must be a quoted duration such as "30s" or "5m"`
+	default:
+		if s, ok := raw.(string); ok {
+			return value{text: s}, ""
+		}
+		return value{}, "must be a quoted string"
+	}
+}
