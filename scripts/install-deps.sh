@@ -4,10 +4,15 @@
 # modules. Run as root (or with sudo). Idempotent.
 set -euo pipefail
 need=()
-for pair in mariadbd:mariadb-server mariadb:mariadb-client make:make; do
+# php-cli/php-mysql: the Vtiger extension's tests; chromium: the copy-detection
+# browser test; zip/unzip: the Module Manager package.
+for pair in mariadbd:mariadb-server mariadb:mariadb-client make:make php:php-cli zip:zip unzip:unzip chromium:chromium; do
   bin=${pair%%:*}; pkg=${pair##*:}
   command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || need+=("$pkg")
 done
+# php-mysql has no binary of its own: check the extension.
+if command -v php >/dev/null 2>&1 && ! php -m 2>/dev/null | grep -qi '^mysqli$'; then need+=(php-mysql); fi
+if ! command -v php >/dev/null 2>&1; then need+=(php-mysql php-mbstring); fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
