@@ -207,12 +207,12 @@ func TestLastLoginIPPrefersTheNewestSignedInRow(t *testing.T) {
 	}
 }
 
-func TestReportReadsNameFolderAndPrimaryModule(t *testing.T) {
+func TestReportReadsNameFolderPrimaryModuleAndOwner(t *testing.T) {
 	t.Parallel()
 	d, db := seededDirectory(t)
 	ctx := ctxT(t)
 	r, ok, err := d.Report(ctx, 26)
-	if want := (Report{ID: 26, Name: "Lab Contacts Export Report", PrimaryModule: "Contacts", FolderID: 1}); !ok || err != nil || r != want {
+	if want := (Report{ID: 26, Name: "Lab Contacts Export Report", PrimaryModule: "Contacts", FolderID: 1, Owner: 1}); !ok || err != nil || r != want {
 		t.Errorf("Report(26) = %+v, %v, %v; want %+v", r, ok, err, want)
 	}
 	exec(t, db, `INSERT INTO vtiger_report (reportid, folderid, reportname) VALUES (30, 2, 'Leads &amp; Deals')`)
