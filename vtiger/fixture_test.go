@@ -101,7 +101,7 @@ func TestCompatibilityWithARealVtiger8Database(t *testing.T) {
 			}
 		}
 		r, ok, err := d.Report(ctx, 26)
-		if want := (Report{ID: 26, Name: "Lab Contacts Export Report", PrimaryModule: "Contacts", FolderID: 1}); !ok || err != nil || r != want {
+		if want := (Report{ID: 26, Name: "Lab Contacts Export Report", PrimaryModule: "Contacts", FolderID: 1, Owner: 1}); !ok || err != nil || r != want {
 			t.Errorf("Report(26) = %+v, %v, %v", r, ok, err)
 		}
 		if ip, ok, err := d.LastLoginIP(ctx, "admin"); ip != "127.0.0.1" || !ok || err != nil {
