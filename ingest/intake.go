@@ -112,12 +112,18 @@ SET i.processed_at = ?, i.event_id = e.id WHERE i.id IN (`+placeholders(len(bulk
 	}
 
 	created := make([]Created, 0, len(rows))
-	if len(bulk) > 0 {
+	switch {
+	case len(bulk) > 0 && p.opts.OnCommit != nil:
+		// Event ids only matter to a commit observer; spare the round trip otherwise.
 		c, err := createdByKey(ctx, tx, bulk)
 		if err != nil {
 			return nil, err
 		}
 		created = append(created, c...)
+	default:
+		for _, e := range bulk {
+			created = append(created, Created{Type: e.Type})
+		}
 	}
 	for _, o := range single {
 		if o.eventID != 0 {
@@ -133,50 +139,29 @@ func (p *Processor) lockPending(ctx context.Context, tx *sql.Tx, ids []any) ([]i
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	q := `SELECT id, kind, occurred_at, user_id, module, record_count, client_ip, user_agent, details,
-  content_name, content_type, content_size, content_sha256
-FROM dxt_intake WHERE id IN (` + placeholders(len(ids)) + `) AND processed_at IS NULL ORDER BY id FOR UPDATE`
+	// The chunk count rides along as a subquery: one round trip per batch.
+	q := `SELECT i.id, i.kind, i.occurred_at, i.user_id, i.module, i.record_count, i.client_ip, i.user_agent, i.details,
+  i.content_name, i.content_type, i.content_size, i.content_sha256,
+  (SELECT COUNT(*) FROM dxt_intake_chunk c WHERE c.intake_id = i.id)
+FROM dxt_intake i WHERE i.id IN (` + placeholders(len(ids)) + `) AND i.processed_at IS NULL ORDER BY i.id FOR UPDATE`
 	rs, err := tx.QueryContext(ctx, q, ids...)
 	if err != nil {
 		return nil, fmt.Errorf("read intake rows: %w", err)
 	}
+	defer rs.Close()
 	var out []intakeRow
 	for rs.Next() {
 		var r intakeRow
 		if err := rs.Scan(&r.id, &r.kind, &r.occurredAt, &r.userID, &r.module, &r.recordCount, &r.clientIP, &r.userAgent,
-			&r.details, &r.contentName, &r.contentType, &r.contentSize, &r.contentSHA); err != nil {
-			rs.Close()
+			&r.details, &r.contentName, &r.contentType, &r.contentSize, &r.contentSHA, &r.chunks); err != nil {
 			return nil, fmt.Errorf("read intake rows: %w", err)
 		}
 		out = append(out, r)
 	}
-	rs.Close()
 	if err := rs.Err(); err != nil {
 		return nil, fmt.Errorf("read intake rows: %w", err)
 	}
-	if len(out) == 0 {
-		return nil, nil
-	}
-	found := make([]any, len(out))
-	index := map[uint64]int{}
-	for i, r := range out {
-		found[i] = r.id
-		index[r.id] = i
-	}
-	cs, err := tx.QueryContext(ctx, `SELECT intake_id, COUNT(*) FROM dxt_intake_chunk WHERE intake_id IN (`+placeholders(len(found))+`) GROUP BY intake_id`, found...)
-	if err != nil {
-		return nil, fmt.Errorf("count intake chunks: %w", err)
-	}
-	defer cs.Close()
-	for cs.Next() {
-		var id uint64
-		var n int
-		if err := cs.Scan(&id, &n); err != nil {
-			return nil, fmt.Errorf("count intake chunks: %w", err)
-		}
-		out[index[id]].chunks = n
-	}
-	return out, cs.Err()
+	return out, nil
 }
 
 // eventFromIntake builds the event for one intake row, storing its content.

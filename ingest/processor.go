@@ -189,16 +189,22 @@ func (p *Processor) ApplyBatch(ctx context.Context, b binlog.Batch) error {
 		}
 	}
 
+	cp := tracker.Checkpoint{File: b.End.File, Pos: uint64(b.End.Pos), GTID: b.End.GTID}
 	var created []Created
-	err := p.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		created, err = p.applyItems(ctx, tx, items)
-		if err != nil {
-			return err
-		}
-		return tracker.SaveCheckpoint(ctx, tx, p.opts.CheckpointName,
-			tracker.Checkpoint{File: b.End.File, Pos: uint64(b.End.Pos), GTID: b.End.GTID})
-	})
+	var err error
+	if len(items) == 0 {
+		// Nothing to write but the position: one statement, no transaction.
+		err = tracker.SaveCheckpoint(ctx, p.db, p.opts.CheckpointName, cp)
+	} else {
+		err = p.inTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			created, err = p.applyItems(ctx, tx, items)
+			if err != nil {
+				return err
+			}
+			return tracker.SaveCheckpoint(ctx, tx, p.opts.CheckpointName, cp)
+		})
+	}
 	if err != nil {
 		return err
 	}

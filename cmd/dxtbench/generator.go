@@ -223,8 +223,8 @@ func (g *generator) newWriter(ctx context.Context, run, i uint64) (*writer, erro
 func (w *writer) loop(ctx context.Context, p plan, issued, done, intake *atomic.Int64, stop *atomic.Bool) error {
 	per := max(1, p.PerTrip)
 	var pace *pacer
-	if p.Rate > 0 {
-		pace = newPacer(p.Rate / float64(p.Writers))
+	if p.Rate > 0 { // one wait per round trip
+		pace = newPacer(p.Rate / float64(p.Writers*per))
 	}
 	batch := make([]stmt, 0, per)
 	flush := func() error {
@@ -250,7 +250,7 @@ func (w *writer) loop(ctx context.Context, p plan, issued, done, intake *atomic.
 		if p.Limit > 0 && n > p.Limit {
 			break
 		}
-		if pace != nil && !pace.wait(ctx) {
+		if pace != nil && len(batch) == 0 && !pace.wait(ctx) {
 			return ctx.Err()
 		}
 		if p.IntakeEvery > 0 && n%p.IntakeEvery == 0 {

@@ -62,7 +62,7 @@ func runLatency(ctx context.Context, e *env, g *generator, o options) (*latencyR
 	if o.backgroundRate > 0 {
 		go func() {
 			var err error
-			bg, err = g.run(ctx, plan{Label: "background", Writers: 4, Rate: float64(o.backgroundRate), Until: untilBG})
+			bg, err = g.run(ctx, plan{Label: "background", Writers: o.writers, Rate: float64(o.backgroundRate), PerTrip: 4, Until: untilBG})
 			bgDone <- err
 		}()
 	} else {

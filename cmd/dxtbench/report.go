@@ -84,7 +84,7 @@ func buildTable(r *results) []tableRow {
 					Goal: ">= canal", Met: met(fo.EventsPerS >= cn.EventsPerS)})
 			}
 			rows = append(rows, tableRow{Measure: "follower: batches (DB transactions)", Value: fmt.Sprint(fo.Batches),
-				Baseline: fmt.Sprintf("%d intake rows", fo.Expected), Ratio: ratio(float64(fo.Expected), float64(fo.Batches)) + " rows/batch"})
+				Baseline: fmt.Sprintf("%d intake rows", fo.Expected), Ratio: perBatch(fo.Expected, fo.Batches)})
 			rows = append(rows, tableRow{Measure: "follower: events created", Value: fmt.Sprint(fo.Created),
 				Baseline: fmt.Sprintf("%d intake rows", fo.Expected), Ratio: ratio(float64(fo.Created), float64(fo.Expected)),
 				Goal: "= intake rows", Met: met(fo.Created == fo.Expected)})
@@ -185,4 +185,11 @@ func secondsList(v []float64) string {
 		parts[i] = fmt.Sprintf("%.2f", x)
 	}
 	return strings.Join(parts, " ")
+}
+
+func perBatch(rows int64, batches uint64) string {
+	if batches == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.2f rows/batch", float64(rows)/float64(batches))
 }
