@@ -34,3 +34,8 @@ demo:
 # Binlog pipeline benchmark (follower vs canal vs raw stream, latency, catch-up).
 bench:
 	$(GO) run ./cmd/dxtbench
+
+# The Vtiger extension as a zip for Vtiger's Settings > Module Manager > Import Module.
+.PHONY: vtiger-package
+vtiger-package:
+	$(GO) run ./cmd/dxtracker vtiger package --out dist/DataExportTracker.zip

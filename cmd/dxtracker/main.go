@@ -43,6 +43,10 @@ Usage:
   dxtracker doctor    [config flags]   check the MySQL/MariaDB prerequisites, print fixes
   dxtracker token create --name N | token list | token revoke ID
   dxtracker events    [--type T] [--user U] [--module M] [--ip IP] [--from T] [--to T] [--min-records N] [--limit N] [--json]
+  dxtracker vtiger install --root DIR [config flags] | vtiger uninstall --root DIR [config flags]
+                                       put the Vtiger extension into a Vtiger installation and register it, or take it out
+  dxtracker vtiger package --out FILE.zip
+                                       write the extension as a zip for Vtiger's Module Manager
   dxtracker demo      [--once]         a self-contained sandbox: private MariaDB, Vtiger sample data, the daemon, a scenario
   dxtracker version
 
@@ -107,6 +111,8 @@ func dispatch(ctx context.Context, args, env []string, stdout, stderr io.Writer)
 		return cmdEvents(ctx, rest, env, stdout, stderr)
 	case "demo":
 		return cmdDemo(ctx, rest, env, stdout, stderr)
+	case "vtiger":
+		return cmdVtiger(ctx, rest, env, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "dxtracker %s (commit %s, built %s)\n", version, commit, date)
 		return nil
