@@ -13,6 +13,8 @@ done
 # php-mysql has no binary of its own: check the extension.
 if command -v php >/dev/null 2>&1 && ! php -m 2>/dev/null | grep -qi '^mysqli$'; then need+=(php-mysql); fi
 if ! command -v php >/dev/null 2>&1; then need+=(php-mysql php-mbstring); fi
+# smarty4: renders the Settings page templates in the PHP tests (Vtiger 8 ships Smarty 4).
+[ -f /usr/share/php/smarty4/Smarty.class.php ] || need+=(smarty4)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -137,4 +137,20 @@ var migrations = []migration{
 )` + tableOptions,
 		},
 	},
+	{
+		version:     2,
+		description: "dxt_intake index (user_id, occurred_at) for copy coalescing and context-menu look-back",
+		// MySQL has no ADD INDEX IF NOT EXISTS: the statement is chosen by
+		// information_schema, so a rerun after a crash is a no-op. The four
+		// statements run on one connection (session variable, prepared
+		// statement).
+		statements: []string{
+			`SET @dxt_ddl = IF((SELECT COUNT(*) FROM information_schema.statistics
+  WHERE table_schema = DATABASE() AND table_name = 'dxt_intake' AND index_name = 'dxt_intake_user_time') = 0,
+  'ALTER TABLE dxt_intake ADD INDEX dxt_intake_user_time (user_id, occurred_at)', 'DO 0')`,
+			`PREPARE dxt_ddl FROM @dxt_ddl`,
+			`EXECUTE dxt_ddl`,
+			`DEALLOCATE PREPARE dxt_ddl`,
+		},
+	},
 }

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"net/mail"
+	"net/netip"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,6 +26,8 @@ const (
 	KeyCopyMaxChars          = "copy_max_chars"
 	KeyRetentionDays         = "retention_days"
 	KeyCompanyDomains        = "company_domains"
+	KeyBeaconURL             = "beacon_url"
+	KeyTrustedProxies        = "trusted_proxies"
 	KeyBeaconSecret          = "beacon_secret"
 )
 
@@ -47,6 +51,12 @@ var configKeys = []ConfigKey{
 	{Name: KeyCopyMaxChars, Default: "65536", validate: validInt(0, 10<<20)},
 	{Name: KeyRetentionDays, Default: "365", validate: validInt(1, 36500)},
 	{Name: KeyCompanyDomains, Default: "", validate: validDomains},
+	// Where tracker.js posts beacons: "" = the same-origin proxy path
+	// /dxtracker/api/v1/beacons, "relay" = the extension's relay action, or
+	// a path or http(s) URL of the daemon's beacon listener.
+	{Name: KeyBeaconURL, Default: "", validate: validBeaconURL},
+	// Proxies whose X-Forwarded-For the probe and the relay trust (CIDRs).
+	{Name: KeyTrustedProxies, Default: "", validate: validCIDRs},
 	{Name: KeyBeaconSecret, Secret: true, validate: validSecret},
 }
 
@@ -113,6 +123,36 @@ func validDomains(v string) (string, error) {
 		if strings.ContainsAny(d, "@/ :") || !strings.Contains(d, ".") {
 			return "", fmt.Errorf("%q is not a mail domain (want e.g. example.com, several separated by commas)", d)
 		}
+	}
+	return strings.Join(list, ","), nil
+}
+
+func validBeaconURL(v string) (string, error) {
+	switch {
+	case v == "" || v == "relay":
+		return v, nil
+	case strings.HasPrefix(v, "/") && !strings.HasPrefix(v, "//"):
+		return v, nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return "", fmt.Errorf("want empty, relay, a path like /dxtracker/api/v1/beacons or an http(s) URL, got %q", v)
+	}
+	return v, nil
+}
+
+func validCIDRs(v string) (string, error) {
+	list := SplitList(v)
+	for i, c := range list {
+		if p, err := netip.ParsePrefix(c); err == nil {
+			list[i] = p.Masked().String()
+			continue
+		}
+		a, err := netip.ParseAddr(c)
+		if err != nil {
+			return "", fmt.Errorf("%q is not an IP address or CIDR (want e.g. 10.0.0.0/8, 192.0.2.10)", c)
+		}
+		list[i] = netip.PrefixFrom(a, a.BitLen()).String()
 	}
 	return strings.Join(list, ","), nil
 }
