@@ -5,13 +5,26 @@ import (
 	"time"
 )
 
+// When the stream is behind (the newest transaction of a batch committed
+// on the server at least behindLag ago), the applier waits up to
+// maxBatchWait (Follower.batchWait) for more transactions before it calls ApplyBatch, so that
+// a backlog goes in large batches rather than in the few transactions the
+// reader happened to have queued. A stream that keeps up is never held.
+// behindLag allows for the header's whole-second timestamps.
+const (
+	behindLag    = 2 * time.Second
+	maxBatchWait = 20 * time.Millisecond
+)
+
 // apply is the group-commit loop of one session. It takes the first item
-// blocking, drains what is already queued up to MaxBatchTxns transactions
-// or a rotation, and calls ApplyBatch once. Items without transactions only move End;
-// they are delivered alone (a change-less batch) at most every IdleFlush,
-// and only after progress on non-quiet tables, or at once for a rotation.
-// When ch closes (the reader stopped) what was read is delivered; after
-// ctx ends that last delivery runs on a detached, bounded context.
+// blocking, then what is already queued, up to MaxBatchTxns transactions
+// or a rotation, and, when the stream is behind, what arrives within
+// maxBatchWait (unless the reader says it is idle); then it calls ApplyBatch once. Items without transactions
+// only move End; they are delivered alone (a change-less batch) at most
+// every IdleFlush, and only after progress on non-quiet tables, or at once
+// for a rotation. When ch closes (the reader stopped) what was read is
+// delivered; after ctx ends that last delivery runs on a detached,
+// bounded context.
 func (f *Follower) apply(ctx context.Context, ch <-chan item, accepted Position, flushFirst bool) {
 	var (
 		txns         []Txn
@@ -20,12 +33,20 @@ func (f *Follower) apply(ctx context.Context, ch <-chan item, accepted Position,
 		force        = flushFirst
 		lastDelivery time.Time
 		dead         bool // a shutdown delivery failed: drain, deliver nothing
+		readerIdle   bool // the last item said the reader has read everything
 		idle         = time.NewTimer(time.Hour)
+		gather       = time.NewTimer(time.Hour)
 	)
 	idle.Stop()
+	gather.Stop()
 	defer idle.Stop()
+	defer gather.Stop()
 
 	add := func(it item) {
+		readerIdle = it.idle
+		if it.idle {
+			return
+		}
 		if it.txn != nil {
 			txns = append(txns, *it.txn)
 		}
@@ -44,6 +65,11 @@ func (f *Follower) apply(ctx context.Context, ch <-chan item, accepted Position,
 			return
 		}
 		accepted, lastDelivery = b.End, f.now()
+	}
+	// behind reports whether the batch so far is worth holding for more.
+	behind := func() bool {
+		return len(txns) > 0 && !readerIdle && !dead && ctx.Err() == nil &&
+			f.now().Sub(txns[len(txns)-1].Timestamp) >= behindLag
 	}
 
 	if force {
@@ -75,19 +101,43 @@ func (f *Follower) apply(ctx context.Context, ch <-chan item, accepted Position,
 			break
 		}
 		add(it)
-		closed := false
-	drain: // what is already queued, up to a rotation (a batch ends there)
-		for n := 1; !force && len(txns) < f.cfg.MaxBatchTxns && n < cap(ch)+1; n++ {
+		closed, held := false, false
+	collect: // a batch ends at a rotation
+		for !force && len(txns) < f.cfg.MaxBatchTxns {
 			select {
 			case it, ok = <-ch:
 				if !ok {
 					closed = true
-					break drain
+					break collect
 				}
 				add(it)
+				continue
 			default:
-				break drain
 			}
+			if !behind() {
+				break
+			}
+			if !held {
+				held = true
+				gather.Reset(f.batchWait)
+			}
+			select {
+			case it, ok = <-ch:
+				if !ok {
+					closed = true
+					break collect
+				}
+				add(it)
+				if readerIdle {
+					break collect
+				}
+			case <-gather.C:
+				held = false
+				break collect
+			}
+		}
+		if held {
+			gather.Stop()
 		}
 		if len(txns) > 0 || force {
 			deliver()
@@ -107,7 +157,8 @@ func (f *Follower) apply(ctx context.Context, ch <-chan item, accepted Position,
 // b.End as accepted. Once ctx has ended it makes a last attempt on a
 // detached context bounded by shutdownFlushTimeout; if that fails too, it
 // logs and reports false (the batch is read again from the checkpoint on
-// the next start).
+// the next start). A failure caused by ctx ending is shutdown, not an
+// error: it leads straight to that last attempt.
 func (f *Follower) deliver(ctx context.Context, b Batch) bool {
 	bo := newBackoff(minBackoff, maxBackoff)
 	actx, final := ctx, false
@@ -122,6 +173,9 @@ func (f *Follower) deliver(ctx context.Context, b Batch) bool {
 		if err == nil {
 			f.setPosition(b.End)
 			return true
+		}
+		if !final && ctx.Err() != nil {
+			continue // cancelled while applying: the last attempt follows
 		}
 		if final && actx.Err() != nil {
 			f.log.Warn().Err(err).Int("txns", len(b.Txns)).Str("end", b.End.String()).

@@ -2,6 +2,8 @@ package binlog
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,8 +12,17 @@ import (
 
 func pos(n uint32) Position { return Position{File: "binlog.000001", Pos: n} }
 
+// txnItem is a transaction committed just now, as when the stream keeps up.
 func txnItem(n uint32) item {
-	return item{txn: &Txn{End: pos(n), Changes: []RowChange{{Table: "w", Action: Insert, After: Row{"id": int32(n)}}}}, end: pos(n), progress: true}
+	return item{txn: &Txn{End: pos(n), Timestamp: time.Now().UTC(), Changes: []RowChange{{Table: "w", Action: Insert, After: Row{"id": int32(n)}}}},
+		end: pos(n), progress: true}
+}
+
+// oldTxnItem is a transaction committed a minute ago: the stream is behind.
+func oldTxnItem(n uint32) item {
+	it := txnItem(n)
+	it.txn.Timestamp = it.txn.Timestamp.Add(-time.Minute)
+	return it
 }
 
 func newApplyFollower(maxTxns int, idle time.Duration, h Handler) *Follower {
@@ -136,3 +147,89 @@ func TestApplyFlushesWhatWasReadOnShutdown(t *testing.T) {
 		t.Errorf("Status().Position = %s, want %s", f.Status().Position, pos(200))
 	}
 }
+
+func TestApplyHoldsABatchForMoreWhileBehind(t *testing.T) {
+	h := &recorder{}
+	f := newApplyFollower(500, time.Hour, h)
+	f.batchWait = time.Hour
+	ch := make(chan item)
+	done := make(chan struct{})
+	go func() { f.apply(context.Background(), ch, pos(4), false); close(done) }()
+	ch <- oldTxnItem(100)
+	time.Sleep(50 * time.Millisecond)
+	if n := len(batchSizes(h)); n != 0 {
+		t.Fatalf("%d batches while behind and holding, want none yet", n)
+	}
+	ch <- oldTxnItem(200)
+	close(ch)
+	<-done
+	if got := batchSizes(h); len(got) != 1 || got[0] != 2 {
+		t.Errorf("batch sizes = %v, want [2]: both transactions in one batch", got)
+	}
+}
+
+func TestApplyStopsHoldingWhenTheReaderIsIdle(t *testing.T) {
+	h := &recorder{}
+	f := newApplyFollower(500, time.Hour, h)
+	f.batchWait = time.Hour
+	ch := make(chan item)
+	done := make(chan struct{})
+	go func() { f.apply(context.Background(), ch, pos(4), false); close(done) }()
+	ch <- oldTxnItem(100)
+	ch <- item{idle: true}
+	eventually(t, time.Second, "the batch", func() bool { return len(batchSizes(h)) == 1 })
+	close(ch)
+	<-done
+	if _, ckpt := h.snapshot(); ckpt != pos(100) {
+		t.Errorf("checkpoint = %s, want %s (an idle item moves nothing)", ckpt, pos(100))
+	}
+}
+
+func TestApplyHoldsAtMostBatchWait(t *testing.T) {
+	h := &recorder{}
+	f := newApplyFollower(500, time.Hour, h)
+	f.batchWait = 30 * time.Millisecond
+	ch := make(chan item)
+	done := make(chan struct{})
+	go func() { f.apply(context.Background(), ch, pos(4), false); close(done) }()
+	ch <- oldTxnItem(100)
+	eventually(t, 2*time.Second, "the held batch", func() bool { return len(batchSizes(h)) == 1 })
+	close(ch)
+	<-done
+}
+
+func TestApplyDoesNotLogCancellationAsFailure(t *testing.T) {
+	var logged strings.Builder
+	h := &cancelledOnce{}
+	f := New(Config{MaxBatchTxns: 500, IdleFlush: time.Hour}, nil, zerolog.New(&logged), h)
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	ch := make(chan item, 1)
+	ch <- txnItem(100)
+	close(ch)
+	f.apply(ctx, ch, pos(4), false)
+	if h.calls != 2 || f.Status().Position != pos(100) {
+		t.Errorf("%d ApplyBatch calls, position %s; want 2 (cancelled, then the shutdown attempt) and %s", h.calls, f.Status().Position, pos(100))
+	}
+	if strings.Contains(logged.String(), "warn") {
+		t.Errorf("a cancelled ApplyBatch was logged as a failure:\n%s", logged.String())
+	}
+}
+
+// cancelledOnce fails its first ApplyBatch the way a handler does when
+// the daemon shuts down during it: ctx ends and the error is ctx's.
+type cancelledOnce struct {
+	cancel context.CancelFunc
+	calls  int
+}
+
+func (c *cancelledOnce) ApplyBatch(ctx context.Context, _ Batch) error {
+	c.calls++
+	if c.calls == 1 {
+		c.cancel()
+		return fmt.Errorf("commit: %w", ctx.Err())
+	}
+	return ctx.Err()
+}
+
+func (c *cancelledOnce) Resync(context.Context, Position, Position) error { return nil }

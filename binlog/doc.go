@@ -5,15 +5,35 @@
 // # Pipeline
 //
 // Run opens one replication stream (go-mysql's BinlogSyncer, with its own
-// retry off) per session. A reader goroutine turns events into
-// transactions and sends them to a bounded channel; the applier (Run's
-// goroutine) takes the first item blocking, drains what is already queued,
-// up to Config.MaxBatchTxns transactions or a rotation, and calls
-// Handler.ApplyBatch once: group commit, so a lone transaction is applied
-// at once and a backlog goes in large batches. A failed ApplyBatch is
-// retried, same batch, with backoff; nothing is ever skipped. When a stream
-// breaks, the applier first applies everything the reader had fully read,
-// then a new session starts from the position the Handler accepted last.
+// retry off) per session. go-mysql's network goroutine reads and parses
+// events into a queue bounded in events and bytes (so memory stays flat
+// however far behind the stream is); a reader goroutine takes everything
+// queued at once, turns events into transactions and sends them to a
+// bounded channel. Commits that change no watched table do not go to the
+// channel one by one: the reader folds them into one resume point, handed
+// over with the next transaction, a rotation, a heartbeat, at the end of
+// the session, or at most every IdleFlush/4 while it includes progress on
+// non-quiet tables.
+//
+// The applier (Run's goroutine) takes the first item blocking, then what
+// is already queued, up to Config.MaxBatchTxns transactions or a
+// rotation, and calls Handler.ApplyBatch once: group commit. A stream that
+// keeps up is never held: a lone transaction is applied at once. When the
+// stream is behind (the batch's newest transaction is two seconds old or
+// more) the applier waits up to 20 ms for more transactions, so a backlog
+// goes in large batches, unless the reader says it has read everything.
+// A failed ApplyBatch is retried, same batch, with backoff; nothing is
+// ever skipped. When a stream breaks, the applier first applies everything
+// the reader had fully read, then a new session starts from the position
+// the Handler accepted last.
+//
+// go-mysql runs without a read timeout (it would reset the socket's
+// deadline twice per event). A stream is dead when no event, heartbeats
+// included, arrived for Config.ReadTimeout while the reader waited for
+// one; connecting is bounded by the same timeout. Either way the session
+// ends and Run reconnects with backoff. Event checksums are not verified
+// (as in go-mysql's canal): TCP already checksums the way, and the CRC32
+// of every event would cost about a tenth of the read path.
 //
 // Rows are decoded only for watched tables: go-mysql's RowsEventDecodeFunc
 // decodes each rows event's header, which resolves its table id through

@@ -29,10 +29,12 @@ type Follower struct {
 	log     zerolog.Logger
 	slog    *slog.Logger
 	h       Handler
-	watched map[string]bool // table names in cfg.Schema
-	quiet   map[string]bool
-	ddlName map[string]bool // watched names, lower case, for DDL detection
+	tables  map[string]tableInfo // watched and quiet tables of cfg.Schema
+	ddlName map[string]bool      // watched names, lower case, for DDL detection
 	now     func() time.Time
+	// batchWait is how long the applier holds a batch for more while the
+	// stream is behind: maxBatchWait (tests change it).
+	batchWait time.Duration
 
 	running atomic.Bool
 
@@ -60,15 +62,15 @@ func New(cfg Config, db *sql.DB, log zerolog.Logger, h Handler) *Follower {
 	log = log.With().Str("component", "binlog").Logger()
 	f := &Follower{
 		cfg: cfg, db: db, log: log, slog: newSlogLogger(log), h: h,
-		watched: map[string]bool{}, quiet: map[string]bool{}, ddlName: map[string]bool{},
-		now: time.Now, columns: map[string][]column{}, reloaded: map[string]int{},
-	}
-	for _, t := range cfg.Tables {
-		f.watched[t] = true
-		f.ddlName[strings.ToLower(t)] = true
+		tables: map[string]tableInfo{}, ddlName: map[string]bool{},
+		now: time.Now, batchWait: maxBatchWait, columns: map[string][]column{}, reloaded: map[string]int{},
 	}
 	for _, t := range cfg.QuietTables {
-		f.quiet[t] = true
+		f.tables[t] = tableInfo{name: t, class: tableQuiet}
+	}
+	for _, t := range cfg.Tables {
+		f.tables[t] = tableInfo{name: t, class: tableWatched}
+		f.ddlName[strings.ToLower(t)] = true
 	}
 	return f
 }
@@ -317,10 +319,26 @@ func (f *Follower) session(ctx context.Context, from Position, initialFlush bool
 	return r.progressed, r.err
 }
 
-func (f *Follower) isWatched(schema, table string) bool {
-	return schema == f.cfg.Schema && f.watched[table]
+// tableClass is what a table of the stream is to the Follower.
+type tableClass int
+
+const (
+	tableOther   tableClass = iota
+	tableWatched            // in Config.Tables: rows decoded and delivered
+	tableQuiet              // in Config.QuietTables: changes are not progress
+)
+
+type tableInfo struct {
+	name  string
+	class tableClass
 }
 
-func (f *Follower) isQuiet(schema, table string) bool {
-	return schema == f.cfg.Schema && f.quiet[table]
+// tableKind classifies a table as the binlog names it. name is the
+// configured name (no allocation) for watched and quiet tables.
+func (f *Follower) tableKind(schema, table []byte) (name string, class tableClass) {
+	if string(schema) != f.cfg.Schema {
+		return "", tableOther
+	}
+	t := f.tables[string(table)]
+	return t.name, t.class
 }

@@ -15,13 +15,20 @@ import (
 // its commit on. It starts from the GTID text of the start position and
 // learns the full state from the GTID list (MariaDB) or previous-GTIDs
 // (MySQL) event at the head of every binlog file.
+//
+// Its text is built only when asked for, and kept until the state changes:
+// the reader asks only for positions it hands to the applier.
 type gtidTracker struct {
 	mariadb bool
 	maria   map[uint32]mysql.MariadbGTID // domain -> last committed
 	my      *mysql.MysqlGTIDSet
 
-	pendingMaria *mysql.MariadbGTID
-	pendingMy    *pendingMySQLGTID
+	hasPendingMaria bool
+	pendingMaria    mysql.MariadbGTID
+	pendingMy       pendingMySQLGTID // gno 0: none
+
+	text  string // String's result while !dirty
+	dirty bool
 }
 
 type pendingMySQLGTID struct {
@@ -34,7 +41,7 @@ type pendingMySQLGTID struct {
 // text it cannot parse is dropped (the state then fills in from the
 // stream) and reported as the error.
 func newGTIDTracker(flavor, start string) (*gtidTracker, error) {
-	g := &gtidTracker{mariadb: flavor == flavorMariaDB, maria: map[uint32]mysql.MariadbGTID{}}
+	g := &gtidTracker{mariadb: flavor == flavorMariaDB, maria: map[uint32]mysql.MariadbGTID{}, dirty: true}
 	set := mysql.NewMysqlGTIDSet()
 	g.my = &set
 	if start == "" {
@@ -56,11 +63,10 @@ func newGTIDTracker(flavor, start string) (*gtidTracker, error) {
 
 // begin records the GTID event that opens a transaction.
 func (g *gtidTracker) begin(ev replication.Event) {
-	g.pendingMaria, g.pendingMy = nil, nil
+	g.hasPendingMaria, g.pendingMy = false, pendingMySQLGTID{}
 	switch e := ev.(type) {
 	case *replication.MariadbGTIDEvent:
-		id := e.GTID
-		g.pendingMaria = &id
+		g.hasPendingMaria, g.pendingMaria = true, e.GTID
 	case *replication.GTIDEvent:
 		g.pendingMy = mysqlPending(e.SID, mysql.Tag{}, e.GNO)
 	case *replication.GtidTaggedLogEvent:
@@ -68,23 +74,25 @@ func (g *gtidTracker) begin(ev replication.Event) {
 	}
 }
 
-func mysqlPending(sid []byte, tag mysql.Tag, gno int64) *pendingMySQLGTID {
+func mysqlPending(sid []byte, tag mysql.Tag, gno int64) pendingMySQLGTID {
 	u, err := uuid.FromBytes(sid)
 	if err != nil || gno == 0 { // anonymous transaction (gtid_mode=OFF)
-		return nil
+		return pendingMySQLGTID{}
 	}
-	return &pendingMySQLGTID{sid: u, tag: tag, gno: gno}
+	return pendingMySQLGTID{sid: u, tag: tag, gno: gno}
 }
 
 // commit adds the open transaction's GTID to the state.
 func (g *gtidTracker) commit() {
-	if p := g.pendingMaria; p != nil {
-		g.maria[p.DomainID] = *p
+	if g.hasPendingMaria {
+		g.maria[g.pendingMaria.DomainID] = g.pendingMaria
+		g.dirty = true
 	}
-	if p := g.pendingMy; p != nil {
+	if p := g.pendingMy; p.gno != 0 {
 		g.my.AddGTIDWithTag(p.sid, p.tag, p.gno)
+		g.dirty = true
 	}
-	g.pendingMaria, g.pendingMy = nil, nil
+	g.hasPendingMaria, g.pendingMy = false, pendingMySQLGTID{}
 }
 
 // mergeMariaDBList takes a binlog file's GTID list: the state at its head.
@@ -92,6 +100,7 @@ func (g *gtidTracker) mergeMariaDBList(list []mysql.MariadbGTID) {
 	for _, id := range list {
 		if cur, ok := g.maria[id.DomainID]; !ok || id.SequenceNumber > cur.SequenceNumber {
 			g.maria[id.DomainID] = id
+			g.dirty = true
 		}
 	}
 }
@@ -100,12 +109,26 @@ func (g *gtidTracker) mergeMariaDBList(list []mysql.MariadbGTID) {
 func (g *gtidTracker) mergeMySQL(set string) {
 	if set != "" {
 		_ = g.my.Update(set) // a set the server wrote parses; a bad one only costs GTID text
+		g.dirty = true
 	}
 }
 
+// String is the state in the server's notation (see Position.GTID).
 func (g *gtidTracker) String() string {
+	if g.dirty {
+		g.text, g.dirty = g.format(), false
+	}
+	return g.text
+}
+
+func (g *gtidTracker) format() string {
 	if !g.mariadb {
 		return stripSpace(g.my.String())
+	}
+	if len(g.maria) == 1 {
+		for _, id := range g.maria {
+			return mariaGTIDText(id)
+		}
 	}
 	parts := make([]string, 0, len(g.maria))
 	domains := make([]uint32, 0, len(g.maria))
@@ -114,9 +137,12 @@ func (g *gtidTracker) String() string {
 	}
 	sort.Slice(domains, func(i, j int) bool { return domains[i] < domains[j] })
 	for _, d := range domains {
-		id := g.maria[d]
-		parts = append(parts, strconv.FormatUint(uint64(id.DomainID), 10)+"-"+
-			strconv.FormatUint(uint64(id.ServerID), 10)+"-"+strconv.FormatUint(id.SequenceNumber, 10))
+		parts = append(parts, mariaGTIDText(g.maria[d]))
 	}
 	return strings.Join(parts, ",")
+}
+
+func mariaGTIDText(id mysql.MariadbGTID) string {
+	return strconv.FormatUint(uint64(id.DomainID), 10) + "-" +
+		strconv.FormatUint(uint64(id.ServerID), 10) + "-" + strconv.FormatUint(id.SequenceNumber, 10)
 }

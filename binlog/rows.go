@@ -9,18 +9,17 @@ import (
 	"github.com/go-mysql-org/go-mysql/replication"
 )
 
-func (a *assembler) rows(ctx context.Context, e *replication.RowsEvent) error {
+func (a *assembler) rows(ctx context.Context, e *replication.RowsEvent) {
 	if e.Table == nil {
-		return nil
+		return
 	}
-	schema, table := string(e.Table.Schema), string(e.Table.Table)
-	if !a.f.isWatched(schema, table) {
-		if !a.f.isQuiet(schema, table) {
-			a.nonQuiet = true
-		}
-		return nil
+	table, class := a.f.tableKind(e.Table.Schema, e.Table.Table)
+	if class != tableQuiet {
+		a.nonQuiet = true
 	}
-	a.nonQuiet = true
+	if class != tableWatched {
+		return
+	}
 	cols := a.f.columnsOf(ctx, table, e.Table, int(e.ColumnCount))
 	types := e.Table.ColumnType
 	skipped := func(i int) []int {
@@ -46,7 +45,6 @@ func (a *assembler) rows(ctx context.Context, e *replication.RowsEvent) error {
 	default:
 		a.f.log.Warn().Str("table", table).Stringer("event", e.Type()).Msg("binlog: unsupported rows event ignored")
 	}
-	return nil
 }
 
 // columns describes the columns of a rows event on a watched table: names

@@ -29,26 +29,78 @@ const (
 // CurrentPosition is the server's current binlog write position (SHOW
 // MASTER STATUS, or SHOW BINARY LOG STATUS where MySQL 8.4 dropped the
 // former), with its GTID state: MySQL's Executed_Gtid_Set, or MariaDB's
-// BINLOG_GTID_POS for that file and offset. The db user needs REPLICATION
-// CLIENT (MariaDB: BINLOG MONITOR).
+// @@gtid_binlog_pos read around a second SHOW MASTER STATUS (see
+// mariaDBPosition). The db user needs REPLICATION CLIENT (MariaDB: BINLOG
+// MONITOR).
 func CurrentPosition(ctx context.Context, db *sql.DB) (Position, error) {
+	p, hasGTID, err := writePosition(ctx, db)
+	if err != nil || hasGTID {
+		return p, err
+	}
+	return mariaDBPosition(ctx, db, p)
+}
+
+// mariaDBPosition adds the GTID state to p, MariaDB's write position. The
+// state is @@gtid_binlog_pos, read before and after another SHOW MASTER
+// STATUS: when both reads agree, no transaction was binlogged in between
+// (each has a GTID and changes the state), so the state belongs to that
+// position. Only if writes keep racing does it ask BINLOG_GTID_POS, which
+// on MariaDB reads the binlog file from its start up to the offset (a
+// gigabyte file takes seconds). Where neither is known (MySQL without
+// GTIDs, old MariaDB) GTID stays "".
+func mariaDBPosition(ctx context.Context, db *sql.DB, p Position) (Position, error) {
+	for range 3 {
+		var before, after sql.NullString
+		if err := db.QueryRowContext(ctx, "SELECT @@GLOBAL.gtid_binlog_pos").Scan(&before); err != nil {
+			if ctx.Err() != nil {
+				return Position{}, fmt.Errorf("binlog: current position: %w", ctx.Err())
+			}
+			break // no such variable: not MariaDB 10.0+
+		}
+		q, _, err := writePosition(ctx, db)
+		if err != nil {
+			return Position{}, err
+		}
+		if err := db.QueryRowContext(ctx, "SELECT @@GLOBAL.gtid_binlog_pos").Scan(&after); err != nil {
+			return Position{}, fmt.Errorf("binlog: current position: %w", classify(err))
+		}
+		if before == after {
+			q.GTID = after.String
+			return q, nil
+		}
+		p = q
+	}
+	var g sql.NullString
+	// Unknown on MySQL (error 1305) and on old MariaDB: GTID stays "".
+	if err := db.QueryRowContext(ctx, "SELECT BINLOG_GTID_POS(?, ?)", p.File, p.Pos).Scan(&g); err == nil {
+		p.GTID = g.String
+	} else if ctx.Err() != nil {
+		return Position{}, fmt.Errorf("binlog: current position: %w", ctx.Err())
+	}
+	return p, nil
+}
+
+// writePosition is SHOW MASTER STATUS (or SHOW BINARY LOG STATUS): the
+// write position, with MySQL's Executed_Gtid_Set as GTID when the server
+// has that column (hasGTID).
+func writePosition(ctx context.Context, db *sql.DB) (p Position, hasGTID bool, err error) {
 	rows, err := db.QueryContext(ctx, "SHOW MASTER STATUS")
 	if serverErrno(err) == erParse {
 		rows, err = db.QueryContext(ctx, "SHOW BINARY LOG STATUS")
 	}
 	if err != nil {
-		return Position{}, fmt.Errorf("binlog: current position: %w", classify(err))
+		return Position{}, false, fmt.Errorf("binlog: current position: %w", classify(err))
 	}
 	defer rows.Close()
 	cols, err := rows.Columns()
 	if err != nil {
-		return Position{}, fmt.Errorf("binlog: current position: %w", err)
+		return Position{}, false, fmt.Errorf("binlog: current position: %w", err)
 	}
 	if !rows.Next() {
 		if err := rows.Err(); err != nil {
-			return Position{}, fmt.Errorf("binlog: current position: %w", err)
+			return Position{}, false, fmt.Errorf("binlog: current position: %w", err)
 		}
-		return Position{}, fmt.Errorf("%w: %s", ErrSetup, msgBinlogOff)
+		return Position{}, false, fmt.Errorf("%w: %s", ErrSetup, msgBinlogOff)
 	}
 	vals := make([]sql.NullString, len(cols))
 	ptrs := make([]any, len(cols))
@@ -56,10 +108,8 @@ func CurrentPosition(ctx context.Context, db *sql.DB) (Position, error) {
 		ptrs[i] = &vals[i]
 	}
 	if err := rows.Scan(ptrs...); err != nil {
-		return Position{}, fmt.Errorf("binlog: current position: %w", err)
+		return Position{}, false, fmt.Errorf("binlog: current position: %w", err)
 	}
-	var p Position
-	hasGTIDColumn := false
 	for i, c := range cols {
 		switch strings.ToLower(c) {
 		case "file":
@@ -67,28 +117,21 @@ func CurrentPosition(ctx context.Context, db *sql.DB) (Position, error) {
 		case "position":
 			var pos uint64
 			if _, err := fmt.Sscan(vals[i].String, &pos); err != nil {
-				return Position{}, fmt.Errorf("binlog: current position: bad Position %q", vals[i].String)
+				return Position{}, false, fmt.Errorf("binlog: current position: bad Position %q", vals[i].String)
 			}
 			p.Pos = uint32(pos)
 		case "executed_gtid_set":
-			hasGTIDColumn = true
+			hasGTID = true
 			p.GTID = stripSpace(vals[i].String)
 		}
 	}
 	if err := rows.Close(); err != nil {
-		return Position{}, fmt.Errorf("binlog: current position: %w", err)
+		return Position{}, false, fmt.Errorf("binlog: current position: %w", err)
 	}
 	if p.File == "" {
-		return Position{}, fmt.Errorf("%w: %s", ErrSetup, msgBinlogOff)
+		return Position{}, false, fmt.Errorf("%w: %s", ErrSetup, msgBinlogOff)
 	}
-	if !hasGTIDColumn { // MariaDB
-		var g sql.NullString
-		// Unknown on MySQL (error 1305) and on old MariaDB: GTID stays "".
-		if err := db.QueryRowContext(ctx, "SELECT BINLOG_GTID_POS(?, ?)", p.File, p.Pos).Scan(&g); err == nil {
-			p.GTID = g.String
-		}
-	}
-	return p, nil
+	return p, hasGTID, nil
 }
 
 // BinaryLogs lists the binlog files the server still has (SHOW BINARY

@@ -195,3 +195,30 @@ func TestRunRefusesServerWithoutRowBasedBinlogSayingTheFix(t *testing.T) {
 		}
 	}
 }
+
+func TestCurrentPositionCarriesTheGTIDStateAtThatPositionUnderConcurrentWrites(t *testing.T) {
+	d := sharedDB(t)
+	d.exec(t, "CREATE TABLE w (id INT PRIMARY KEY)")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 1; ctx.Err() == nil; i++ {
+			_, _ = d.db.ExecContext(ctx, "INSERT INTO w VALUES (?)", i)
+		}
+	}()
+	for range 20 {
+		p := d.position(t)
+		var there string
+		if err := d.db.QueryRow("SELECT BINLOG_GTID_POS(?, ?)", p.File, p.Pos).Scan(&there); err != nil {
+			t.Fatal(err)
+		}
+		if p.GTID == "" || p.GTID != there {
+			t.Errorf("CurrentPosition = %s, but the server says GTID %q there", p, there)
+		}
+	}
+	cancel()
+	wg.Wait()
+}

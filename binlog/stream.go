@@ -5,27 +5,29 @@ import (
 	"fmt"
 	"net"
 	"strconv"
-	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/go-mysql-org/go-mysql/client"
 	"github.com/go-mysql-org/go-mysql/mysql"
 	"github.com/go-mysql-org/go-mysql/replication"
 )
 
 type gomysqlError = mysql.MyError
 
-// eventCacheCount bounds the events go-mysql buffers between its network
-// reader and GetEvent. Its default, 10240, could hold gigabytes of large
-// unwatched rows.
-const eventCacheCount = 256
-
 // item is what the reader hands the applier: a committed transaction with
-// watched changes, or only a new resume point.
+// watched changes, or only a new resume point. Commits without watched
+// changes do not become items of their own: the reader folds them into
+// the next item (see reader.emit).
 type item struct {
 	txn      *Txn
 	end      Position
 	progress bool // moved by work on non-quiet tables, DDL or a rotation
 	flush    bool // deliver without waiting (rotation)
+	// idle alone (no other field set) says the reader has read everything
+	// the server sent: the applier should not hold a batch for more.
+	idle bool
 }
 
 type readResult struct {
@@ -33,7 +35,7 @@ type readResult struct {
 	err        error
 }
 
-func (f *Follower) syncerConfig() replication.BinlogSyncerConfig {
+func (f *Follower) syncerConfig(q *eventQueue, dial client.Dialer) replication.BinlogSyncerConfig {
 	host, port := splitAddr(f.cfg.Addr)
 	return replication.BinlogSyncerConfig{
 		ServerID:                f.cfg.ServerID,
@@ -45,16 +47,27 @@ func (f *Follower) syncerConfig() replication.BinlogSyncerConfig {
 		Localhost:               "dxtracker",
 		TimestampStringLocation: time.UTC,
 		HeartbeatPeriod:         f.cfg.HeartbeatPeriod,
-		ReadTimeout:             f.cfg.ReadTimeout,
+		// No ReadTimeout: go-mysql would reset the socket's read deadline
+		// twice per event, which costs more CPU than parsing the event.
+		// A dead stream is detected by the reader instead (no event,
+		// heartbeats included, for Config.ReadTimeout), and connecting is
+		// bounded by a deadline the dialer sets (streamDialer).
+		Dialer: dial,
 		// Reconnects are ours: from the Handler's accepted position, with
 		// backoff tied to ctx.
 		DisableRetrySync:     true,
 		MaxReconnectAttempts: 1,
-		VerifyChecksum:       true,
-		DiscardGTIDSet:       true, // tracked here, see gtidTracker
-		EventCacheCount:      eventCacheCount,
-		Logger:               f.slog,
-		RowsEventDecodeFunc:  f.decodeRows,
+		// No CRC32 check of every event, as canal does: it costs about 12%
+		// of the read path and guards against nothing TCP's checksum does
+		// not already catch on the way; corruption of the binlog file on
+		// the server is the server's to detect (master_verify_checksum).
+		VerifyChecksum: false,
+		DiscardGTIDSet: true, // tracked here, see gtidTracker
+		// Events go to q, bounded in bytes, instead of go-mysql's channel.
+		SynchronousEventHandler: q,
+		EventCacheCount:         1, // the unused channel
+		Logger:                  f.slog,
+		RowsEventDecodeFunc:     f.decodeRows,
 	}
 }
 
@@ -81,7 +94,10 @@ func (f *Follower) decodeRows(re *replication.RowsEvent, data []byte) error {
 	if err != nil {
 		return err
 	}
-	if re.Table == nil || !f.isWatched(string(re.Table.Schema), string(re.Table.Table)) {
+	if re.Table == nil {
+		return nil
+	}
+	if _, kind := f.tableKind(re.Table.Schema, re.Table.Table); kind != tableWatched {
 		return nil
 	}
 	if err := re.DecodeData(pos, data); err != nil {
@@ -95,196 +111,237 @@ func (f *Follower) decodeRows(re *replication.RowsEvent, data []byte) error {
 	return nil
 }
 
-// read runs one replication connection from from until ctx ends or the
-// stream breaks, sending assembled items to out.
-func (f *Follower) read(ctx context.Context, from Position, out chan<- item) (res readResult) {
-	syncer := replication.NewBinlogSyncer(f.syncerConfig())
-	defer syncer.Close() // also KILLs the dump connection on the server
+// streamDialer dials the replication connection with a deadline on its
+// reads and writes until streaming starts. go-mysql runs without a
+// ReadTimeout here, and a server that accepts connections but never
+// answers must not hang StartSync, nor the KILL connection of Close (which
+// keeps its deadline). It counts the bytes read on the stream connection,
+// so that the watchdog can tell a slow large event from a silent stream.
+type streamDialer struct {
+	timeout time.Duration
+	read    atomic.Uint64 // bytes read on the stream connection
+
+	mu     sync.Mutex
+	stream net.Conn // the first connection: BinlogSyncer dials it in StartSync
+}
+
+// countingConn counts what it reads into n: one atomic add per read of
+// the socket (go-mysql reads through a 64 KiB buffer), not per event.
+type countingConn struct {
+	net.Conn
+	n *atomic.Uint64
+}
+
+func (c countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.n.Add(uint64(n))
+	return n, err
+}
+
+func (d *streamDialer) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	var nd net.Dialer
+	c, err := nd.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.SetDeadline(time.Now().Add(d.timeout)); err != nil {
+		c.Close()
+		return nil, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.stream != nil {
+		return c, nil
+	}
+	d.stream = c
+	return countingConn{Conn: c, n: &d.read}, nil
+}
+
+// streaming lifts the stream connection's deadline: from now on the
+// reader's watchdog watches it.
+func (d *streamDialer) streaming() error {
+	d.mu.Lock()
+	c := d.stream
+	d.mu.Unlock()
+	if c == nil {
+		return nil
+	}
+	return c.SetDeadline(time.Time{})
+}
+
+// read runs one replication connection from `from` until ctx ends or the
+// stream breaks or goes silent, sending assembled items to out. Every
+// send blocks until the applier takes the item: the applier receives
+// until out is closed, and an item dropped at shutdown could let a later
+// End skip its transaction.
+func (f *Follower) read(ctx context.Context, from Position, out chan<- item) readResult {
+	q := newEventQueue(queueMaxEvents, queueMaxBytes)
+	dialer := &streamDialer{timeout: f.cfg.ReadTimeout}
+	syncer := replication.NewBinlogSyncer(f.syncerConfig(q, dialer.dial))
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer func() {
+		stopWatch()
+		q.close()      // first: go-mysql's goroutine may wait for room, and Close waits for it
+		syncer.Close() // also KILLs the dump connection on the server
+	}()
 	stream, err := syncer.StartSync(mysql.Position{Name: from.File, Pos: from.Pos})
 	if err != nil {
 		return readResult{err: fmt.Errorf("binlog: open stream at %s: %w", from, classify(err))}
 	}
+	if err := dialer.streaming(); err != nil {
+		return readResult{err: fmt.Errorf("binlog: open stream at %s: %w", from, err)}
+	}
 	f.connID.Store(syncer.LastConnectionID())
 	defer f.connected.Store(false)
 	defer f.caughtUp.Store(false)
+	go func() {
+		// With a SynchronousEventHandler, GetEvent only reports the
+		// stream's end; the events go to q.
+		_, err := stream.GetEvent(wctx)
+		q.fail(err)
+	}()
 
 	a, err := newAssembler(f, from)
 	if err != nil {
 		f.log.Warn().Err(err).Str("gtid", from.GTID).Msg("binlog: start GTID unreadable; GTID text fills in from the stream")
 	}
+	r := &reader{f: f, a: a, out: out, emitGap: max(f.cfg.IdleFlush/4, time.Millisecond), received: &dialer.read}
+	return r.run(ctx, q)
+}
+
+// reader is the reading side of one session.
+type reader struct {
+	f       *Follower
+	a       *assembler
+	out     chan<- item
+	emitGap time.Duration // least time between items that only move the position
+	// received counts the bytes read from the server, events or not yet.
+	received *atomic.Uint64
+
+	lastEmit time.Time
+	busy     bool // items sent since the last idle item
+}
+
+// idleAfter is how long the queue stays empty before the reader tells the
+// applier it is idle. Shorter gaps happen while a backlog streams in.
+const idleAfter = 2 * time.Millisecond
+
+// run takes events from q until ctx ends, the stream ends or nothing,
+// heartbeats included, arrived for Config.ReadTimeout, which makes a
+// silent stream (a network partition, a frozen server) dead. Waiting for
+// room in the queue or for the applier never counts as silence: the
+// silence clock starts when the reader last found events, and bytes of an
+// event still on its way (a large row on a slow link) restart it.
+//
+// Position-only progress (commits without watched changes) is handed to
+// the applier in one item: with the next transaction that has watched
+// changes or rotation, on a heartbeat, at the end, and otherwise at most
+// every emitGap while it includes progress on non-quiet tables.
+func (r *reader) run(ctx context.Context, q *eventQueue) readResult {
+	f, a := r.f, r.a
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	var (
+		buf       []*replication.BinlogEvent
+		lastSeen  = time.Now()
+		lastTS    uint32
+		lastBytes = r.received.Load()
+	)
 	for {
-		ev, err := stream.GetEvent(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return readResult{progressed: res.progressed, err: ctx.Err()}
-			}
-			return readResult{progressed: res.progressed, err: fmt.Errorf("binlog: stream after %s: %w", a.cur, classify(err))}
+		if ctx.Err() != nil {
+			return r.finish(ctx.Err())
 		}
-		f.connected.Store(true)
-		f.events.Add(1)
-		f.bytes.Add(uint64(len(ev.RawData)))
-		items, err := a.handle(ctx, ev)
-		if err != nil {
-			return readResult{progressed: res.progressed, err: err}
-		}
-		if _, ok := ev.Event.(*replication.HeartbeatEvent); ok {
-			res.progressed = true
-		}
-		for _, it := range items {
-			select {
-			case out <- it:
-				res.progressed = true
-			case <-ctx.Done():
-				return readResult{progressed: res.progressed, err: ctx.Err()}
-			}
-		}
-	}
-}
-
-// assembler turns the event stream into transactions. It lives for one
-// stream session, which always starts at a transaction boundary.
-type assembler struct {
-	f    *Follower
-	cur  Position // the last boundary read
-	gtid *gtidTracker
-
-	inTxn    bool // between BEGIN (or a MariaDB GTID event) and its commit
-	changes  []RowChange
-	nonQuiet bool // the open transaction touched a table outside QuietTables
-}
-
-func newAssembler(f *Follower, from Position) (*assembler, error) {
-	g, err := newGTIDTracker(f.flavor, from.GTID)
-	return &assembler{f: f, cur: from, gtid: g}, err
-}
-
-func (a *assembler) handle(ctx context.Context, ev *replication.BinlogEvent) ([]item, error) {
-	h := ev.Header
-	synthetic := h.Timestamp == 0 || h.Flags&replication.LOG_EVENT_ARTIFICIAL_F != 0
-	switch ev.Event.(type) {
-	case *replication.HeartbeatEvent:
-		a.f.caughtUp.Store(true)
-		return nil, nil
-	case *replication.FormatDescriptionEvent, *replication.RotateEvent:
-		// Replayed at every (re)connect with old timestamps: not news.
-	default:
-		if !synthetic {
-			a.f.lastEventUnix.Store(int64(h.Timestamp))
-			a.f.caughtUp.Store(false)
-		}
-	}
-
-	switch e := ev.Event.(type) {
-	case *replication.RotateEvent:
-		return a.rotate(e, synthetic), nil
-	case *replication.MariadbGTIDListEvent:
-		if !synthetic {
-			a.gtid.mergeMariaDBList(e.GTIDs)
-		}
-	case *replication.PreviousGTIDsEvent:
-		a.gtid.mergeMySQL(e.GTIDSets)
-	case *replication.MariadbGTIDEvent:
-		a.begin(e)
-		a.inTxn = !e.IsStandalone() // a standalone event (DDL) has no COMMIT
-	case *replication.GTIDEvent, *replication.GtidTaggedLogEvent:
-		a.begin(e) // MySQL: BEGIN follows, or a DDL statement alone
-	case *replication.QueryEvent:
-		return a.query(ctx, ev, e)
-	case *replication.XIDEvent:
-		return a.commit(ev), nil
-	case *replication.RowsEvent:
-		return nil, a.rows(ctx, e)
-	case *replication.TransactionPayloadEvent: // MySQL binlog compression
-		var items []item
-		for _, inner := range e.Events {
-			it, err := a.handle(ctx, inner)
+		evs, err := q.take(buf)
+		if len(evs) == 0 {
 			if err != nil {
-				return nil, err
+				return r.finish(fmt.Errorf("binlog: stream after %s: %w", a.cur, classify(err)))
 			}
-			items = append(items, it...)
+			// Caught up with the network: wait for events, the
+			// watchdog or the next due hand-over of progress.
+			now := time.Now()
+			wait := lastSeen.Add(f.cfg.ReadTimeout).Sub(now)
+			if wait <= 0 {
+				if n := r.received.Load(); n != lastBytes {
+					lastBytes, lastSeen = n, now
+					continue
+				}
+				return r.finish(fmt.Errorf("binlog: stream after %s: no event for %s (server heartbeat every %s); "+
+					"the connection is considered dead", a.cur, f.cfg.ReadTimeout, f.cfg.HeartbeatPeriod))
+			}
+			if a.pendingProgress {
+				due := r.lastEmit.Add(r.emitGap).Sub(now)
+				if due <= 0 {
+					r.emitPending(now)
+					continue
+				}
+				wait = min(wait, due)
+			}
+			if r.busy {
+				if now.Sub(lastSeen) >= idleAfter {
+					r.out <- item{idle: true}
+					r.busy = false
+					continue
+				}
+				wait = min(wait, lastSeen.Add(idleAfter).Sub(now))
+			}
+			timer.Reset(wait)
+			select {
+			case <-q.ready:
+			case <-timer.C:
+			case <-ctx.Done():
+			}
+			continue
 		}
-		return items, nil
-	}
-	return nil, nil
-}
 
-// rotate follows a RotateEvent. A synthetic one, sent when a dump starts,
-// names the file being read and changes nothing; one naming another file
-// is sent when the server moves on from a binlog that has no real rotate
-// event (after a crash or restart) and counts like a real one.
-func (a *assembler) rotate(e *replication.RotateEvent, synthetic bool) []item {
-	name := string(e.NextLogName)
-	if name == "" || (synthetic && name == a.cur.File) {
-		return nil
-	}
-	if a.inTxn || len(a.changes) > 0 {
-		a.f.log.Warn().Str("file", a.cur.File).Str("next", name).Int("changes", len(a.changes)).
-			Msg("binlog: rotation inside an open transaction; dropping its partial changes")
-	}
-	a.reset()
-	a.cur = Position{File: name, Pos: uint32(e.Position), GTID: a.gtid.String()}
-	if a.cur.Pos < 4 {
-		a.cur.Pos = 4
-	}
-	return []item{{end: a.cur, progress: true, flush: true}}
-}
-
-func (a *assembler) begin(ev replication.Event) {
-	if a.inTxn || len(a.changes) > 0 {
-		a.f.log.Warn().Str("after", a.cur.String()).Int("changes", len(a.changes)).
-			Msg("binlog: transaction without commit event; dropping its partial changes")
-	}
-	a.reset()
-	a.gtid.begin(ev)
-}
-
-func (a *assembler) reset() {
-	a.inTxn, a.changes, a.nonQuiet = false, nil, false
-}
-
-func (a *assembler) query(ctx context.Context, ev *replication.BinlogEvent, e *replication.QueryEvent) ([]item, error) {
-	q := strings.TrimSpace(string(e.Query))
-	switch strings.ToUpper(q) {
-	case "BEGIN", "START TRANSACTION":
-		a.inTxn = true
-		return nil, nil
-	case "COMMIT", "ROLLBACK":
-		// ROLLBACK closes a transaction whose non-transactional changes
-		// were logged anyway.
-		return a.commit(ev), nil
-	}
-	if ddlMentions(q, a.f.ddlName) {
-		if err := a.f.reloadColumns(ctx); err != nil {
-			return nil, fmt.Errorf("binlog: reload column names after DDL at %s: %w", a.cur, err)
+		var nbytes uint64
+		for _, ev := range evs {
+			nbytes += uint64(len(ev.RawData))
+			if err := a.handle(ctx, ev); err != nil {
+				return r.finish(err)
+			}
+			for _, it := range a.ready {
+				r.out <- it
+				r.busy = true
+			}
+			clear(a.ready)
+			a.ready = a.ready[:0]
 		}
-		a.f.log.Info().Str("query", truncate(q, 200)).Msg("binlog: DDL on a watched table; column names reloaded")
+		f.events.Add(uint64(len(evs)))
+		f.bytes.Add(nbytes)
+		if !f.connected.Load() {
+			f.connected.Store(true)
+		}
+		if a.lastTS != lastTS {
+			lastTS = a.lastTS
+			f.lastEventUnix.Store(int64(lastTS))
+		}
+		if f.caughtUp.Load() != a.caughtUp {
+			f.caughtUp.Store(a.caughtUp)
+		}
+		clear(evs)
+		buf = evs[:0]
+
+		lastSeen, lastBytes = time.Now(), r.received.Load()
+		switch {
+		case a.heartbeat: // the server has nothing more: hand over all
+			a.heartbeat = false
+			r.emitPending(lastSeen)
+		case a.pendingProgress && lastSeen.Sub(r.lastEmit) >= r.emitGap:
+			r.emitPending(lastSeen)
+		}
 	}
-	a.nonQuiet = true
-	if !a.inTxn { // a statement outside BEGIN ... COMMIT is a transaction of its own (DDL)
-		return a.commit(ev), nil
-	}
-	return nil, nil
 }
 
-func (a *assembler) commit(ev *replication.BinlogEvent) []item {
-	a.gtid.commit()
-	end := a.cur
-	if ev.Header.LogPos > 0 { // 0 only on odd servers: keep the previous boundary (re-read, never skipped)
-		end.Pos = ev.Header.LogPos
+// emitPending hands over the position read past the last item, if any.
+func (r *reader) emitPending(now time.Time) {
+	if it, ok := r.a.takePending(); ok {
+		r.out <- it
+		r.lastEmit, r.busy = now, true
 	}
-	end.GTID = a.gtid.String()
-	a.cur = end
-	it := item{end: end, progress: a.nonQuiet || len(a.changes) > 0}
-	if len(a.changes) > 0 {
-		it.txn = &Txn{Changes: a.changes, End: end, Timestamp: time.Unix(int64(ev.Header.Timestamp), 0).UTC()}
-	}
-	a.reset()
-	return []item{it}
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
+// finish hands over what was read and reports how the session ended.
+func (r *reader) finish(err error) readResult {
+	r.emitPending(time.Now())
+	return readResult{progressed: r.a.progressed, err: err}
 }

@@ -107,8 +107,11 @@ type Config struct {
 	// every idle flush causes the next one.
 	QuietTables     []string
 	HeartbeatPeriod time.Duration // server heartbeat when idle, default 5s
-	ReadTimeout     time.Duration // a stream silent this long is dead, default 3×HeartbeatPeriod
-	MaxBatchTxns    int           // at most this many Txns per Batch, default 500
+	// ReadTimeout: a stream that sent no event (heartbeats included) for
+	// this long is dead and reconnected; it also bounds connecting.
+	// Default 3×HeartbeatPeriod.
+	ReadTimeout  time.Duration
+	MaxBatchTxns int // at most this many Txns per Batch, default 500
 	// IdleFlush is how often, at most, a change-less batch is delivered to
 	// advance the checkpoint past transactions on other tables. Default 1s.
 	IdleFlush time.Duration
