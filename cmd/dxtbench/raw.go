@@ -52,7 +52,7 @@ func (r *streamResult) finish(raw streamResult, bytes int64) {
 // runRaw reads the range with a bare BinlogSyncer whose RowsEventDecodeFunc
 // decodes nothing: the stream's own limit. With followerSettings it uses
 // the syncer settings binlog/stream.go uses (read timeout, heartbeat,
-// checksum check, small event cache, rows event headers decoded) and still
+// heartbeat, rows event headers decoded) and still
 // does nothing with the events: what go-mysql costs the follower before its
 // own work starts.
 func runRaw(ctx context.Context, e *env, start, end binlog.Position, followerSettings bool) (streamResult, error) {
@@ -64,8 +64,10 @@ func runRaw(ctx context.Context, e *env, start, end binlog.Position, followerSet
 	}
 	if followerSettings {
 		res.Name = "raw+cfg"
-		cfg.HeartbeatPeriod, cfg.ReadTimeout = binlog.DefaultHeartbeatPeriod, 3*binlog.DefaultHeartbeatPeriod
-		cfg.VerifyChecksum, cfg.EventCacheCount, cfg.TimestampStringLocation = true, 256, time.UTC
+		// As binlog/stream.go sets it: heartbeat, no per-packet read
+		// deadline (the follower has its own watchdog), no checksum check.
+		cfg.HeartbeatPeriod = binlog.DefaultHeartbeatPeriod
+		cfg.TimestampStringLocation = time.UTC
 		cfg.RowsEventDecodeFunc = func(re *replication.RowsEvent, data []byte) error {
 			_, err := re.DecodeHeader(data)
 			return err
