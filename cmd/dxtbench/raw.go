@@ -51,8 +51,8 @@ func (r *streamResult) finish(raw streamResult, bytes int64) {
 
 // runRaw reads the range with a bare BinlogSyncer whose RowsEventDecodeFunc
 // decodes nothing: the stream's own limit. With followerSettings it uses
-// the syncer settings binlog/stream.go uses (read timeout, heartbeat,
-// heartbeat, rows event headers decoded) and still
+// the syncer settings binlog/stream.go uses (heartbeat, rows event headers
+// decoded) and still
 // does nothing with the events: what go-mysql costs the follower before its
 // own work starts.
 func runRaw(ctx context.Context, e *env, start, end binlog.Position, followerSettings bool) (streamResult, error) {
