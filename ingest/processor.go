@@ -117,7 +117,7 @@ func (p *Processor) Settings() tracker.Settings { return *p.settings.Load() }
 
 // Start loads the settings and the checkpoint and processes intake rows
 // left unprocessed while the daemon was down. It returns where the binlog
-// stream must resume; a zero position means "no checkpoint: start now".
+// stream must resume (on a first start, the position before the scans).
 func (p *Processor) Start(ctx context.Context) (binlog.Position, error) {
 	if err := p.reloadSettings(ctx); err != nil {
 		return binlog.Position{}, err
@@ -126,9 +126,16 @@ func (p *Processor) Start(ctx context.Context) (binlog.Position, error) {
 	if err != nil {
 		return binlog.Position{}, err
 	}
+	start := binlog.Position{File: cp.File, Pos: uint32(cp.Pos), GTID: cp.GTID}
 	if !ok {
-		// First start: remember every schedule's state so the first
-		// delivery seen later is judged against a baseline.
+		// First start: take the stream position BEFORE the scans, so a row
+		// committed in between is seen by the stream (and skipped by the
+		// scan or the stream as already processed), never by neither.
+		if start, err = binlog.CurrentPosition(ctx, p.db); err != nil {
+			return binlog.Position{}, fmt.Errorf("read the current binlog position: %w", err)
+		}
+		// Remember every schedule's state so the first delivery seen later
+		// is judged against a baseline.
 		if _, err := p.ReconcileSchedules(ctx); err != nil {
 			return binlog.Position{}, err
 		}
@@ -136,10 +143,7 @@ func (p *Processor) Start(ctx context.Context) (binlog.Position, error) {
 	if _, err := p.ReconcileIntake(ctx); err != nil {
 		return binlog.Position{}, err
 	}
-	if !ok {
-		return binlog.Position{}, nil
-	}
-	return binlog.Position{File: cp.File, Pos: uint32(cp.Pos), GTID: cp.GTID}, nil
+	return start, nil
 }
 
 func (p *Processor) reloadSettings(ctx context.Context) error {
