@@ -176,3 +176,23 @@ func TestUnreachableDatabaseIsAClearRuntimeError(t *testing.T) {
 		t.Fatalf("exit %v\n%s", err, out.String())
 	}
 }
+
+// TestRowsWrittenWhileTheDaemonStartsAreNotLost covers the window between the
+// start-up scan of unprocessed intake rows and the first binlog read.
+func TestRowsWrittenWhileTheDaemonStartsAreNotLost(t *testing.T) {
+	s := newStack(t, sandbox.Options{ServerID: 1})
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		for i := 0; i < 400 && err == nil; i++ {
+			err = s.writeIntake(fmt.Sprintf(`{"n":%d}`, i))
+		}
+		done <- err
+	}()
+	d := s.start()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	s.waitEvents(400, d)
+	s.assertExactlyOnce(400)
+}
