@@ -178,21 +178,39 @@ func TestUnreachableDatabaseIsAClearRuntimeError(t *testing.T) {
 }
 
 // TestRowsWrittenWhileTheDaemonStartsAreNotLost covers the window between the
-// start-up scan of unprocessed intake rows and the first binlog read.
+// start-up scan of unprocessed intake rows and the first binlog read: a
+// producer writes before, during and after start-up.
 func TestRowsWrittenWhileTheDaemonStartsAreNotLost(t *testing.T) {
 	s := newStack(t, sandbox.Options{ServerID: 1})
-	done := make(chan error, 1)
+	stop := make(chan struct{})
+	type result struct {
+		n   int
+		err error
+	}
+	done := make(chan result, 1)
 	go func() {
-		var err error
-		for i := 0; i < 400 && err == nil; i++ {
-			err = s.writeIntake(fmt.Sprintf(`{"n":%d}`, i))
+		n := 0
+		for {
+			select {
+			case <-stop:
+				done <- result{n, nil}
+				return
+			default:
+			}
+			if err := s.writeIntake(fmt.Sprintf(`{"n":%d}`, n)); err != nil {
+				done <- result{n, err}
+				return
+			}
+			n++
 		}
-		done <- err
 	}()
 	d := s.start()
-	if err := <-done; err != nil {
-		t.Fatal(err)
+	time.Sleep(300 * time.Millisecond) // keep writing while the stream opens
+	close(stop)
+	r := <-done
+	if r.err != nil {
+		t.Fatal(r.err)
 	}
-	s.waitEvents(400, d)
-	s.assertExactlyOnce(400)
+	s.waitEvents(r.n, d)
+	s.assertExactlyOnce(r.n)
 }
