@@ -22,11 +22,7 @@ test: vet
 # Each fuzz target briefly; run longer with FUZZTIME=10m make fuzz-short.
 FUZZTIME ?= 10s
 fuzz-short:
-	@set -e; for pkg in $$($(GO) list ./...); do \
-	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz' || true); do \
-	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
-	  done; \
-	done
+	FUZZTIME=$(FUZZTIME) scripts/fuzz-short.sh
 
 demo:
 	$(GO) run ./cmd/dxtracker demo
