@@ -230,7 +230,8 @@ func (p *Processor) eventFromIntake(ctx context.Context, tx *sql.Tx, r intakeRow
 	switch {
 	case r.clientIP.Valid && r.clientIP.String != "":
 		ev.IP = ptr(r.clientIP.String)
-	case ev.UserName != nil:
+	case ev.UserName != nil && r.kind != tracker.TypeScheduledReport:
+		// A cron run has no client; the runner's last login says nothing about it.
 		ip, cached := loginIPs[*ev.UserName]
 		if !cached {
 			got, ok, err := p.dir.LastLoginIP(ctx, *ev.UserName)
@@ -268,12 +269,10 @@ func (p *Processor) storeContent(ctx context.Context, tx *sql.Tx, r intakeRow, s
 		details["content_discarded"] = "capture_content is off"
 		return nil, nil
 	}
-	if r.chunks == 0 {
-		if r.contentSize.Int64 > 0 {
-			return []string{fmt.Sprintf("content of %d bytes announced but no chunk arrived", r.contentSize.Int64)}, nil
-		}
-	}
 	truncated := details["truncated"] == true
+	if r.chunks == 0 && r.contentSize.Int64 > 0 && !truncated {
+		return []string{fmt.Sprintf("content of %d bytes announced but no chunk arrived", r.contentSize.Int64)}, nil
+	}
 	// Count -1: read seq 0, 1, ... until one is missing, so a gap in a
 	// hostile or broken producer's chunks ends the content instead of
 	// failing the batch forever.
