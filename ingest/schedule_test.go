@@ -104,6 +104,9 @@ func TestProbeCaptureMergesIntoBinlogDeliveryInEitherOrder(t *testing.T) {
 			if !tracker.HasSource(ev.Source, "binlog") || !tracker.HasSource(ev.Source, "probe") || ev.RecordCount == nil || *ev.RecordCount != 50 || !ev.HasContent || d["recipients"] == nil {
 				t.Fatalf("merged event %+v details %v", ev, d)
 			}
+			if ev.IP != nil {
+				t.Errorf("a cron delivery got the IP %s from someone's login history", *ev.IP)
+			}
 			var eventID uint64
 			e.db.QueryRowContext(e.ctx, `SELECT event_id FROM dxt_intake WHERE id = ?`, id).Scan(&eventID)
 			if eventID != ev.ID {
