@@ -16,16 +16,12 @@ import (
 )
 
 func cmdMigrate(ctx context.Context, args, env []string, stdout, stderr io.Writer) error {
-	cfg, log, _, err := loadConfig(args, env, stderr)
+	ts, err := openTool(ctx, args, env, stderr)
 	if err != nil {
 		return err
 	}
-	db, _, err := openDB(ctx, cfg, log, 0)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	res, err := tracker.Migrate(ctx, db)
+	defer ts.db.Close()
+	res, err := tracker.Migrate(ctx, ts.db)
 	if err != nil {
 		return err
 	}
@@ -38,16 +34,12 @@ func cmdMigrate(ctx context.Context, args, env []string, stdout, stderr io.Write
 }
 
 func cmdDoctor(ctx context.Context, args, env []string, stdout, stderr io.Writer) error {
-	cfg, log, _, err := loadConfig(args, env, stderr)
+	ts, err := openTool(ctx, args, env, stderr)
 	if err != nil {
 		return err
 	}
-	db, mc, err := openDB(ctx, cfg, log, 0)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	findings, err := doctor.Run(ctx, db, doctor.Options{ServerID: cfg.ServerID, Schema: mc.DBName, SchemaVersion: tracker.LatestSchemaVersion()})
+	defer ts.db.Close()
+	findings, err := doctor.Run(ctx, ts.db, doctor.Options{ServerID: ts.cfg.ServerID, Schema: ts.mc.DBName, SchemaVersion: tracker.LatestSchemaVersion()})
 	if err != nil {
 		return err
 	}
@@ -74,15 +66,12 @@ func cmdToken(ctx context.Context, args, env []string, stdout, stderr io.Writer)
 		positional = append(positional, rest[0])
 		rest = rest[1:]
 	}
-	cfg, log, _, err := loadConfig(rest, env, stderr)
+	ts, err := openTool(ctx, rest, env, stderr)
 	if err != nil {
 		return err
 	}
-	db, _, err := openDB(ctx, cfg, log, 0)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
+	defer ts.db.Close()
+	db := ts.db
 	switch sub {
 	case "create":
 		if strings.TrimSpace(*name) == "" {
@@ -157,16 +146,12 @@ func cmdEvents(ctx context.Context, args, env []string, stdout, stderr io.Writer
 		}
 		f.MinRecords = &n
 	}
-	cfg, log, _, err := loadConfig(rest, env, stderr)
+	ts, err := openTool(ctx, rest, env, stderr)
 	if err != nil {
 		return err
 	}
-	db, _, err := openDB(ctx, cfg, log, 0)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	events, next, err := tracker.ListEvents(ctx, db, f)
+	defer ts.db.Close()
+	events, next, err := tracker.ListEvents(ctx, ts.db, f)
 	if err != nil {
 		return err
 	}

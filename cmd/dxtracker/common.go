@@ -99,3 +99,26 @@ func openDB(ctx context.Context, cfg config.Config, log zerolog.Logger, wait tim
 		}
 	}
 }
+
+// toolSession is what the one-shot commands (migrate, doctor, token, events,
+// vtiger) share: the configuration, a logger and a database that answered.
+type toolSession struct {
+	cfg config.Config
+	log zerolog.Logger
+	db  *sql.DB
+	mc  *mysql.Config
+}
+
+// openTool loads the configuration from args and env and opens the
+// database without waiting for it (tools fail fast). Close the db.
+func openTool(ctx context.Context, args, env []string, logOut io.Writer) (toolSession, error) {
+	cfg, log, _, err := loadConfig(args, env, logOut)
+	if err != nil {
+		return toolSession{}, err
+	}
+	db, mc, err := openDB(ctx, cfg, log, 0)
+	if err != nil {
+		return toolSession{}, err
+	}
+	return toolSession{cfg: cfg, log: log, db: db, mc: mc}, nil
+}

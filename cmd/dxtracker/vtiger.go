@@ -55,15 +55,12 @@ func cmdVtigerInstall(ctx context.Context, sub string, args, env []string, stdou
 		return usageError{fmt.Sprintf("--root %s: %v", *root, err)}
 	}
 
-	cfg, log, _, err := loadConfig(rest, env, stderr)
+	ts, err := openTool(ctx, rest, env, stderr)
 	if err != nil {
 		return err
 	}
-	db, _, err := openDB(ctx, cfg, log, 0)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
+	defer ts.db.Close()
+	db, log := ts.db, ts.log
 
 	var rep vtigerinstall.Report
 	if sub == "install" {
