@@ -16,6 +16,10 @@
 // 403. An address with 20 failed authentications within 5 minutes gets 429
 // (Retry-After) until the window ends; IPv6 clients count per /64.
 //
+// The exception is POST /api/v1/beacons, which the daemon mounts with
+// WithHandler (package beacon): tracker.js authenticates it with a signed
+// token of the Vtiger user, not with these credentials.
+//
 // /healthz and /readyz need no credentials: they say nothing about the
 // data. /metrics is open to loopback peers (a Prometheus on the same host)
 // and needs API credentials from anywhere else. A reverse proxy on the same
@@ -53,6 +57,17 @@
 //	GET /api/v1/stats?from=&to=&group_by=user|module|type|day
 //	    {"group_by", "from", "to", "rows":[{key, events, records}]};
 //	    group_by defaults to type; days oldest first, others by events.
+//	GET /api/v1/users/{name}/timeline?from=&to=&limit=
+//	    {"user", "user_id", "from", "to", "items":[...], "truncated"}: the
+//	    user's logins and logouts (vtiger_loginhistory) interleaved with
+//	    the user's take-outs, newest first, at most limit items (1..1000,
+//	    default 200). An item is {"at", "kind": "login"|"logout",
+//	    "session": {login_id, ip, login_time, logout_time, status}} or
+//	    {"at", "kind": "event", "event": {...}, "login_id",
+//	    "ip_matches_session"}: the session the take-out happened in and
+//	    whether its IP is the session's. truncated: more in the range,
+//	    narrow from/to. 404 for a name that is neither a Vtiger user nor
+//	    in the history.
 //	GET /api/v1/config
 //	    The dxt_config keys as stored strings, never beacon_secret.
 //	PUT /api/v1/config

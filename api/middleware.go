@@ -135,6 +135,8 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				lvl = zerolog.WarnLevel
 			case quietRoutes[route] && status < 400:
 				lvl = zerolog.DebugLevel
+			case s.quiet[route]:
+				lvl = zerolog.DebugLevel
 			}
 			s.log.WithLevel(lvl).
 				Str("request_id", ri.id).

@@ -59,6 +59,14 @@ func WithHandler(pattern string, h http.Handler) Option {
 	return func(s *Server) { s.extra = append(s.extra, route{pattern, h}) }
 }
 
+// WithQuietRoute logs the requests of a route pattern (as given to
+// WithHandler) at debug level unless they fail with a 5xx: a route hit by
+// every browser, such as the beacons, would otherwise write a line per
+// request. The handler should report what matters itself.
+func WithQuietRoute(pattern string) Option {
+	return func(s *Server) { s.quiet[pattern] = true }
+}
+
 // WithRequestTimeout bounds the work of one API request (default 30s).
 func WithRequestTimeout(d time.Duration) Option {
 	return func(s *Server) { s.requestTimeout = d }
@@ -90,6 +98,7 @@ type Server struct {
 	requestTimeout, downloadTimeout, shutdownTimeout time.Duration
 	collectors                                       []prometheus.Collector
 	extra                                            []route
+	quiet                                            map[string]bool // route patterns logged at debug
 
 	mux     *http.ServeMux
 	handler http.Handler
@@ -109,6 +118,7 @@ func New(db *sql.DB, dir Directory, status StatusProvider, log zerolog.Logger, o
 		mux:             http.NewServeMux(),
 		reg:             prometheus.NewRegistry(),
 		limiter:         newFailLimiter(authFailLimit, authFailWindow),
+		quiet:           map[string]bool{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -133,6 +143,7 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /api/v1/access-log", s.api(s.accessLog))
 	s.mux.Handle("GET /api/v1/scheduled-reports", s.api(s.scheduledReports))
 	s.mux.Handle("GET /api/v1/stats", s.api(s.stats))
+	s.mux.Handle("GET /api/v1/users/{name}/timeline", s.api(s.userTimeline))
 	s.mux.Handle("GET /api/v1/config", s.api(s.getConfig))
 	s.mux.Handle("PUT /api/v1/config", s.api(s.putConfig))
 	// Operator endpoints.

@@ -28,6 +28,9 @@ type intakeRow struct {
 	contentSize sql.NullInt64
 	contentSHA  sql.NullString
 	chunks      int
+	// deferContent: the content is stored with the batch's other small
+	// contents after the loop (copies), not by eventFromIntake.
+	deferContent bool
 }
 
 // outcome is what became of one intake row.
@@ -37,6 +40,7 @@ type outcome struct {
 	note     string
 	merged   bool
 	evType   string
+	mergeKey string // merged into an event of this batch, known by its dedupe key
 }
 
 var kindPattern = regexp.MustCompile(`^[a-z][a-z_]{0,31}$`)
@@ -62,14 +66,35 @@ func (p *Processor) applyIntake(ctx context.Context, tx *sql.Tx, items []workIte
 	var single []outcome
 	var withChunks []any
 	loginIPs := map[string]string{}
+	copies, err := p.newCopyBatch(ctx, tx, rows, settingsOf)
+	if err != nil {
+		return nil, err
+	}
 	for _, r := range rows {
 		if r.chunks > 0 {
 			withChunks = append(withChunks, r.id)
 		}
 		st := settingsOf[r.id]
+		if r.kind == IntakeKindContextMenu {
+			single = append(single, contextMenuOutcome(r))
+			continue
+		}
 		if !st.Tracks(r.kind) {
 			single = append(single, outcome{intakeID: r.id, note: "tracking of " + r.kind + " is disabled in dxt_config"})
 			p.Counters.IntakeSkipped.Add(1)
+			continue
+		}
+		if r.kind == tracker.TypeCopy {
+			ev, merged, err := p.copyIntake(ctx, tx, r, st, loginIPs, copies)
+			if err != nil {
+				return nil, err
+			}
+			if merged != nil {
+				single = append(single, *merged)
+				continue
+			}
+			bulk = append(bulk, ev)
+			bulkIDs = append(bulkIDs, r.id)
 			continue
 		}
 		ev, err := p.eventFromIntake(ctx, tx, r, st, loginIPs)
@@ -88,6 +113,9 @@ func (p *Processor) applyIntake(ctx context.Context, tx *sql.Tx, items []workIte
 		bulkIDs = append(bulkIDs, r.id)
 	}
 
+	if err := p.storeCopyContents(ctx, tx, copies, bulk, bulkIDs); err != nil {
+		return nil, err
+	}
 	now := p.opts.Now()
 	if err := tracker.InsertEvents(ctx, tx, bulk); err != nil {
 		return nil, err
@@ -99,6 +127,13 @@ SET i.processed_at = ?, i.event_id = e.id WHERE i.id IN (`+placeholders(len(bulk
 		}
 	}
 	for _, o := range single {
+		if o.mergeKey != "" {
+			if _, err := tx.ExecContext(ctx, `UPDATE dxt_intake SET processed_at = ?, process_note = ?,
+  event_id = (SELECT id FROM dxt_event WHERE dedupe_key = ?) WHERE id = ?`, now, o.note, o.mergeKey, o.intakeID); err != nil {
+				return nil, fmt.Errorf("mark intake row %d merged: %w", o.intakeID, err)
+			}
+			continue
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE dxt_intake SET processed_at = ?, event_id = ?, process_note = ? WHERE id = ?`,
 			now, nullID(o.eventID), nullString(o.note), o.intakeID); err != nil {
 			return nil, fmt.Errorf("mark intake row %d processed: %w", o.intakeID, err)
@@ -230,18 +265,16 @@ func (p *Processor) eventFromIntake(ctx context.Context, tx *sql.Tx, r intakeRow
 	switch {
 	case r.clientIP.Valid && r.clientIP.String != "":
 		ev.IP = ptr(r.clientIP.String)
+		if ev.UserName != nil {
+			if err := p.flagIPMismatch(ctx, *ev.UserName, r.clientIP.String, details, loginIPs); err != nil {
+				return ev, fmt.Errorf("intake %d: %w", r.id, err)
+			}
+		}
 	case ev.UserName != nil && r.kind != tracker.TypeScheduledReport:
 		// A cron run has no client; the runner's last login says nothing about it.
-		ip, cached := loginIPs[*ev.UserName]
-		if !cached {
-			got, ok, err := p.dir.LastLoginIP(ctx, *ev.UserName)
-			if err != nil {
-				return ev, fmt.Errorf("intake %d: login IP of %s: %w", r.id, *ev.UserName, err)
-			}
-			if ok {
-				ip = got
-			}
-			loginIPs[*ev.UserName] = ip
+		ip, err := p.loginIP(ctx, *ev.UserName, loginIPs)
+		if err != nil {
+			return ev, fmt.Errorf("intake %d: %w", r.id, err)
 		}
 		if ip != "" {
 			ev.IP = ptr(ip)
@@ -249,7 +282,7 @@ func (p *Processor) eventFromIntake(ctx context.Context, tx *sql.Tx, r intakeRow
 		}
 	}
 
-	if r.chunks > 0 || r.contentSize.Valid {
+	if (r.chunks > 0 || r.contentSize.Valid) && !r.deferContent {
 		w, err := p.storeContent(ctx, tx, r, st, details, &ev)
 		if err != nil {
 			return ev, err
@@ -284,17 +317,23 @@ func (p *Processor) storeContent(ctx context.Context, tx *sql.Tx, r intakeRow, s
 		return nil, fmt.Errorf("intake %d: %w", r.id, err)
 	}
 	ev.ContentID = ptr(meta.ID)
+	return p.checkContent(r, meta, src.ChunksRead(), truncated, details), nil
+}
+
+// checkContent compares stored content with what the producer declared
+// and records any difference on the event.
+func (p *Processor) checkContent(r intakeRow, meta tracker.ContentMeta, chunksRead int, truncated bool, details map[string]any) []string {
 	p.Counters.ContentBytes.Add(uint64(meta.Size))
 	var warnings []string
-	if src.ChunksRead() != r.chunks {
-		warnings = append(warnings, fmt.Sprintf("content chunks are not numbered 0..%d; stored the first %d", r.chunks-1, src.ChunksRead()))
+	if chunksRead != r.chunks {
+		warnings = append(warnings, fmt.Sprintf("content chunks are not numbered 0..%d; stored the first %d", r.chunks-1, chunksRead))
 	}
 	if truncated {
 		details["content_truncated"] = true
 		if r.contentSize.Valid {
 			details["content_original_size"] = r.contentSize.Int64
 		}
-		return warnings, nil
+		return warnings
 	}
 	if r.contentSHA.Valid && !strings.EqualFold(r.contentSHA.String, meta.SHA256) {
 		details["content_integrity"] = "sha256_mismatch"
@@ -305,7 +344,7 @@ func (p *Processor) storeContent(ctx context.Context, tx *sql.Tx, r intakeRow, s
 		details["content_integrity"] = "size_mismatch"
 		warnings = append(warnings, fmt.Sprintf("received %d content bytes, producer declared %d", meta.Size, r.contentSize.Int64))
 	}
-	return warnings, nil
+	return warnings
 }
 
 func createdByKey(ctx context.Context, tx *sql.Tx, evs []tracker.NewEvent) ([]Created, error) {
