@@ -54,6 +54,19 @@ type Config struct {
 	SMTPPassword string
 	SMTPFrom     string
 	SMTPTLS      string // starttls | tls | none
+	SMTPTimeout  time.Duration
+
+	// WebhookSecret signs webhook notifications (HMAC-SHA256).
+	WebhookSecret string
+
+	// Beacon abuse limits. A rate below 0 means off.
+	BeaconUserRate  float64
+	BeaconUserBurst int
+	BeaconIPRate    float64
+	BeaconIPBurst   int
+	BeaconQueue     int
+	BeaconMemoryMB  int
+	BeaconWriters   int
 
 	LogLevel  string // debug | info | warn | error
 	LogFormat string // auto | json | console

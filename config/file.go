@@ -72,6 +72,16 @@ func fromTOML(k *key, raw any) (value, string) {
 			return value{text: x}, ""
 		}
 		return value{}, "must be a number from 1 to 4294967295"
+	case kindNumber:
+		switch x := raw.(type) {
+		case int64:
+			return value{text: strconv.FormatInt(x, 10)}, ""
+		case float64:
+			return value{text: strconv.FormatFloat(x, 'g', -1, 64)}, ""
+		case string:
+			return value{text: x}, ""
+		}
+		return value{}, "must be a number"
 	case kindList:
 		switch x := raw.(type) {
 		case string:

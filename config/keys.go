@@ -21,6 +21,7 @@ const (
 	kindUint32
 	kindDuration
 	kindList
+	kindNumber // a TOML number (or a string holding one, e.g. "off")
 )
 
 // key describes one configuration key: its name in the file, how to parse
@@ -83,7 +84,7 @@ func (k *key) exampleText() string {
 	}
 	var lit string
 	switch k.kind {
-	case kindUint32:
+	case kindUint32, kindNumber:
 		lit = k.example
 	case kindList:
 		parts := splitList(k.example)
@@ -184,6 +185,39 @@ var keys = []*key{
 	{name: "smtp_tls", def: "starttls", example: "starttls",
 		usage: "starttls (port 587), tls (port 465) or none",
 		apply: enum(func(c *Config) *string { return &c.SMTPTLS }, "starttls", "tls", "none")},
+	{name: "smtp_timeout", kind: kindDuration, def: "30s", example: "30s",
+		usage: "time allowed for one SMTP conversation or webhook POST",
+		apply: duration(func(c *Config) *time.Duration { return &c.SMTPTimeout }, time.Second, 10*time.Minute)},
+	{name: "webhook_secret", secret: true, fileOK: true, noFlag: true, example: "secret",
+		usage: "HMAC-SHA256 key that signs webhook notifications; from DXT_WEBHOOK_SECRET, DXT_WEBHOOK_SECRET_FILE or --webhook-secret-file",
+		apply: func(c *Config, v value) string {
+			if v.text != "" && len(v.text) < 16 {
+				return "must be at least 16 characters"
+			}
+			c.WebhookSecret = v.text
+			return ""
+		}},
+	{name: "beacon_user_rate", kind: kindNumber, def: "20", example: "20",
+		usage: "beacons per second per Vtiger user, or off",
+		apply: rate(func(c *Config) *float64 { return &c.BeaconUserRate })},
+	{name: "beacon_user_burst", kind: kindNumber, def: "60", example: "60",
+		usage: "beacons a user may send at once",
+		apply: count(func(c *Config) *int { return &c.BeaconUserBurst }, 1, 1_000_000)},
+	{name: "beacon_ip_rate", kind: kindNumber, def: "200", example: "200",
+		usage: "beacons per second per client address (IPv6: per /64), or off",
+		apply: rate(func(c *Config) *float64 { return &c.BeaconIPRate })},
+	{name: "beacon_ip_burst", kind: kindNumber, def: "400", example: "400",
+		usage: "beacons an address may send at once",
+		apply: count(func(c *Config) *int { return &c.BeaconIPBurst }, 1, 1_000_000)},
+	{name: "beacon_queue", kind: kindNumber, def: "8192", example: "8192",
+		usage: "beacons that may wait for the database writer before new ones get 429",
+		apply: count(func(c *Config) *int { return &c.BeaconQueue }, 1, 1_000_000)},
+	{name: "beacon_memory_mb", kind: kindNumber, def: "64", example: "64",
+		usage: "MiB all beacons in flight may take before new ones get 429",
+		apply: count(func(c *Config) *int { return &c.BeaconMemoryMB }, 1, 65536)},
+	{name: "beacon_writers", kind: kindNumber, def: "2", example: "2",
+		usage: "beacon transactions under way at once",
+		apply: count(func(c *Config) *int { return &c.BeaconWriters }, 1, 64)},
 	{name: "log_level", def: "info", example: "info",
 		usage: "debug, info, warn or error",
 		apply: enum(func(c *Config) *string { return &c.LogLevel }, "debug", "info", "warn", "error")},
@@ -308,6 +342,35 @@ func duration(field func(*Config) *time.Duration, lo, hi time.Duration) func(*Co
 			return fmt.Sprintf("must be a duration from %s to %s such as 30s or 5m", fmtDur(lo), fmtDur(hi)) + got(v, false)
 		}
 		*field(c) = d
+		return ""
+	}
+}
+
+// rate parses a positive number per second, or "off" (stored as -1).
+func rate(field func(*Config) *float64) func(*Config, value) string {
+	return func(c *Config, v value) string {
+		s := strings.ToLower(strings.TrimSpace(v.text))
+		if s == "off" {
+			*field(c) = -1
+			return ""
+		}
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil || f <= 0 || f > 1e9 || math.IsNaN(f) {
+			return "must be a positive number (per second) or off" + got(v, false)
+		}
+		*field(c) = f
+		return ""
+	}
+}
+
+// count parses a whole number in [lo, hi].
+func count(field func(*Config) *int, lo, hi int) func(*Config, value) string {
+	return func(c *Config, v value) string {
+		n, err := strconv.Atoi(strings.TrimSpace(v.text))
+		if err != nil || n < lo || n > hi {
+			return fmt.Sprintf("must be a whole number from %d to %d", lo, hi) + got(v, false)
+		}
+		*field(c) = n
 		return ""
 	}
 }

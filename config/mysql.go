@@ -79,6 +79,15 @@ func (c Config) Redacted() map[string]string {
 		"smtp_password":         secret(c.SMTPPassword),
 		"smtp_from":             c.SMTPFrom,
 		"smtp_tls":              c.SMTPTLS,
+		"smtp_timeout":          c.SMTPTimeout.String(),
+		"webhook_secret":        secret(c.WebhookSecret),
+		"beacon_user_rate":      fmtRate(c.BeaconUserRate),
+		"beacon_user_burst":     strconv.Itoa(c.BeaconUserBurst),
+		"beacon_ip_rate":        fmtRate(c.BeaconIPRate),
+		"beacon_ip_burst":       strconv.Itoa(c.BeaconIPBurst),
+		"beacon_queue":          strconv.Itoa(c.BeaconQueue),
+		"beacon_memory_mb":      strconv.Itoa(c.BeaconMemoryMB),
+		"beacon_writers":        strconv.Itoa(c.BeaconWriters),
 		"log_level":             c.LogLevel,
 		"log_format":            c.LogFormat,
 		"flavor":                c.Flavor,
@@ -138,4 +147,11 @@ func dsnHasPassword(dsn string) bool {
 func IsConfigError(err error) bool {
 	var e *Error
 	return errors.As(err, &e)
+}
+
+func fmtRate(r float64) string {
+	if r < 0 {
+		return "off"
+	}
+	return strconv.FormatFloat(r, 'g', -1, 64)
 }

@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -24,10 +22,6 @@ import (
 )
 
 func cmdRun(ctx context.Context, args, env []string, stderr io.Writer) error {
-	limits, env, err := beaconLimits(env)
-	if err != nil {
-		return err
-	}
 	cfg, log, rest, err := loadConfig(args, env, stderr)
 	if err != nil {
 		return err
@@ -35,9 +29,8 @@ func cmdRun(ctx context.Context, args, env []string, stderr io.Writer) error {
 	if len(rest) > 0 {
 		return usageError{fmt.Sprintf("run takes no arguments, got %q", rest)}
 	}
-	log.Info().Str("version", version).Str("commit", commit).Interface("config", cfg.Redacted()).
-		Interface("beacon_limits", limits).Msg("starting")
-	err = runDaemonWith(ctx, cfg, limits, log)
+	log.Info().Str("version", version).Str("commit", commit).Interface("config", cfg.Redacted()).Msg("starting")
+	err = runDaemon(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -49,11 +42,10 @@ func cmdRun(ctx context.Context, args, env []string, stderr io.Writer) error {
 // one of them fails; a failing component stops the others, so the process
 // never stays alive with a dead worker.
 func runDaemon(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
-	return runDaemonWith(ctx, cfg, defaultBeaconSettings(), log)
-}
-
-// runDaemonWith is runDaemon with the beacon limits.
-func runDaemonWith(ctx context.Context, cfg config.Config, limits beaconSettings, log zerolog.Logger) error {
+	tlsConf, err := serverTLS(cfg)
+	if err != nil {
+		return err
+	}
 	db, mc, err := openDB(ctx, cfg, log, 30*time.Second)
 	if err != nil {
 		return err
@@ -92,11 +84,11 @@ func runDaemonWith(ctx context.Context, cfg config.Config, limits beaconSettings
 	beacons := beacon.New(db, dir, proc.Settings, log, beacon.Options{
 		TrustedProxies:  cfg.TrustedProxies,
 		AllowedOrigins:  cfg.AllowedOrigins,
-		UserLimit:       limits.User,
-		IPLimit:         limits.IP,
-		QueueSize:       limits.Queue,
-		MaxPendingBytes: limits.PendingBytes,
-		Writers:         limits.Writers,
+		UserLimit:       beacon.Limit{Rate: cfg.BeaconUserRate, Burst: cfg.BeaconUserBurst},
+		IPLimit:         beacon.Limit{Rate: cfg.BeaconIPRate, Burst: cfg.BeaconIPBurst},
+		QueueSize:       cfg.BeaconQueue,
+		MaxPendingBytes: int64(cfg.BeaconMemoryMB) << 20,
+		Writers:         cfg.BeaconWriters,
 		DrainTimeout:    cfg.ShutdownTimeout,
 	})
 
@@ -107,13 +99,13 @@ func runDaemonWith(ctx context.Context, cfg config.Config, limits beaconSettings
 		api.WithQuietRoute(beacon.Path), // a line per copy is noise; refusals are summed up by the beacon service
 		api.WithShutdownTimeout(cfg.ShutdownTimeout))
 
-	ln, err := net.Listen("tcp", cfg.Listen)
+	ln, err := listen(cfg.Listen, tlsConf)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (is another dxtracker running? change listen)", cfg.Listen, err)
 	}
 	var bln net.Listener
 	if cfg.BeaconListen != "" {
-		if bln, err = net.Listen("tcp", cfg.BeaconListen); err != nil {
+		if bln, err = listen(cfg.BeaconListen, tlsConf); err != nil {
 			ln.Close()
 			return fmt.Errorf("beacon_listen on %s: %w (is another dxtracker running? change beacon_listen)", cfg.BeaconListen, err)
 		}
@@ -177,72 +169,25 @@ func (r readiness) Ready() (bool, map[string]any) {
 	}
 }
 
-// beaconSettings are the beacon endpoint's abuse limits.
-type beaconSettings struct {
-	User         beacon.Limit `json:"user"`
-	IP           beacon.Limit `json:"ip"`
-	Queue        int          `json:"queue"`
-	PendingBytes int64        `json:"pending_bytes"`
-	Writers      int          `json:"writers"`
-}
-
-// beaconEnv are the environment variables of the beacon limits. They are
-// read here, not by package config, until config grows these keys; they are
-// taken out of env so config does not warn about unknown DXT_ variables.
-type beaconVar struct {
-	name, example, what string
-	set                 func(*beaconSettings, float64)
-	isInt               bool
-}
-
-var beaconEnv = []beaconVar{
-	{"DXT_BEACON_USER_RATE", "20", "beacons per second per Vtiger user, or off", func(b *beaconSettings, v float64) { b.User.Rate = v }, false},
-	{"DXT_BEACON_USER_BURST", "60", "beacons a user may send at once", func(b *beaconSettings, v float64) { b.User.Burst = int(v) }, true},
-	{"DXT_BEACON_IP_RATE", "200", "beacons per second per client address, or off", func(b *beaconSettings, v float64) { b.IP.Rate = v }, false},
-	{"DXT_BEACON_IP_BURST", "400", "beacons an address may send at once", func(b *beaconSettings, v float64) { b.IP.Burst = int(v) }, true},
-	{"DXT_BEACON_QUEUE", "8192", "beacons that may wait for the database writer", func(b *beaconSettings, v float64) { b.Queue = int(v) }, true},
-	{"DXT_BEACON_MEMORY_MB", "64", "MiB all beacons in flight may take", func(b *beaconSettings, v float64) { b.PendingBytes = int64(v) << 20 }, true},
-	{"DXT_BEACON_WRITERS", "2", "beacon transactions under way at once", func(b *beaconSettings, v float64) { b.Writers = int(v) }, true},
-}
-
-func defaultBeaconSettings() beaconSettings {
-	return beaconSettings{User: beacon.DefaultUserLimit, IP: beacon.DefaultIPLimit,
-		Queue: beacon.DefaultQueueSize, PendingBytes: beacon.DefaultMaxPendingBytes, Writers: beacon.DefaultWriters}
-}
-
-// beaconLimits reads the beacon limits from env (defaults: 20/s burst 60
-// per user, 200/s burst 400 per address, a queue of 8192, 64 MiB, 2
-// writers) and
-// returns env without them. A bad value is a configuration error (exit 78).
-func beaconLimits(env []string) (beaconSettings, []string, error) {
-	b := defaultBeaconSettings()
-	rest := make([]string, 0, len(env))
-	for _, kv := range env {
-		name, val, _ := strings.Cut(kv, "=")
-		i := slices.IndexFunc(beaconEnv, func(e beaconVar) bool { return e.name == name })
-		if i < 0 {
-			rest = append(rest, kv)
-			continue
-		}
-		e := beaconEnv[i]
-		if val == "" {
-			continue
-		}
-		key := strings.ToLower(strings.TrimPrefix(e.name, "DXT_"))
-		if !e.isInt && strings.EqualFold(val, "off") {
-			e.set(&b, -1)
-			continue
-		}
-		v, err := strconv.ParseFloat(val, 64)
-		if err != nil || v <= 0 || v > 1e9 || (e.isInt && v != float64(int64(v))) {
-			kind := "a positive number"
-			if e.isInt {
-				kind = "a positive whole number"
-			}
-			return b, nil, &config.Error{Key: key, Problem: fmt.Sprintf("must be %s (%s), got %q from %s", kind, e.what, val, e.name),
-				Example: e.name + "=" + e.example}
-		}
-		e.set(&b, v)
+// serverTLS loads the listeners' certificate when tls_cert and tls_key are
+// set (config ensures both or neither); nil means plain HTTP.
+func serverTLS(cfg config.Config) (*tls.Config, error) {
+	if cfg.TLSCert == "" {
+		return nil, nil
 	}
-	return b, rest, nil
+	cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+	if err != nil {
+		return nil, &config.Error{Key: "tls_cert", Problem: fmt.Sprintf("cannot load the certificate %s with the key %s: %v (both must be PEM files readable by the daemon's user, the key matching the certificate)", cfg.TLSCert, cfg.TLSKey, err),
+			Example: "tls_cert = \"/etc/dxtracker/tls/cert.pem\" and tls_key = \"/etc/dxtracker/tls/key.pem\""}
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+// listen opens a TCP listener, speaking TLS when tlsConf is set.
+func listen(addr string, tlsConf *tls.Config) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil || tlsConf == nil {
+		return ln, err
+	}
+	return tls.NewListener(ln, tlsConf), nil
 }
