@@ -26,7 +26,7 @@ var WatchedTables = []string{
 
 // QuietTables are written by the daemon itself for bookkeeping only; a
 // transaction touching nothing else is not progress worth a checkpoint.
-var QuietTables = []string{"dxt_checkpoint", "dxt_event", "dxt_content", "dxt_content_chunk", "dxt_schedule_state", "dxt_access_log", "dxt_api_token"}
+var QuietTables = []string{"dxt_checkpoint", "dxt_event", "dxt_content", "dxt_content_chunk", "dxt_schedule_state", "dxt_access_log", "dxt_api_token", "dxt_outbox"}
 
 // Directory is the Vtiger knowledge the processor needs.
 type Directory interface {

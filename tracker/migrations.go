@@ -153,4 +153,56 @@ var migrations = []migration{
 			`DEALLOCATE PREPARE dxt_ddl`,
 		},
 	},
+	{
+		version:     3,
+		description: "rules, notification outbox, per-user indexes the rules look up",
+		statements: []string{
+			// A rule is data, not code: kind picks the evaluator, params
+			// (JSON) its settings. notify = a match sends notifications.
+			`CREATE TABLE IF NOT EXISTS dxt_rule (
+  id          BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY,
+  name        VARCHAR(100) NOT NULL,
+  kind        VARCHAR(32)  NOT NULL,
+  enabled     TINYINT(1)   NOT NULL DEFAULT 1,
+  severity    VARCHAR(16)  NOT NULL DEFAULT 'medium',
+  notify      TINYINT(1)   NOT NULL DEFAULT 1,
+  params      TEXT         NOT NULL,
+  created_at  DATETIME(6)  NOT NULL,
+  updated_at  DATETIME(6)  NOT NULL,
+  updated_by  VARCHAR(255) NULL,
+  UNIQUE KEY dxt_rule_name (name)
+)` + tableOptions,
+			// One row per notification to send (event x channel x recipient,
+			// or a summary, digest or anchor), written in the transaction of
+			// what caused it; dedupe_key makes every writer idempotent.
+			`CREATE TABLE IF NOT EXISTS dxt_outbox (
+  id              BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY,
+  dedupe_key      VARCHAR(191)  NOT NULL,
+  kind            VARCHAR(16)   NOT NULL,
+  channel         VARCHAR(16)   NOT NULL,
+  recipient       VARCHAR(1024) NOT NULL,
+  recipient_hash  CHAR(64)      NOT NULL,
+  event_id        BIGINT UNSIGNED NULL,
+  payload         LONGTEXT      NULL,
+  state           VARCHAR(16)   NOT NULL DEFAULT 'pending',
+  attempts        INT           NOT NULL DEFAULT 0,
+  next_attempt_at DATETIME(6)   NOT NULL,
+  last_error      VARCHAR(1024) NULL,
+  message_id      VARCHAR(255)  NULL,
+  created_at      DATETIME(6)   NOT NULL,
+  updated_at      DATETIME(6)   NOT NULL,
+  sent_at         DATETIME(6)   NULL,
+  UNIQUE KEY dxt_outbox_dedupe (dedupe_key),
+  KEY dxt_outbox_due (state, next_attempt_at),
+  KEY dxt_outbox_recipient (recipient_hash, sent_at),
+  KEY dxt_outbox_event (event_id)
+)` + tableOptions,
+			`SET @dxt_ddl = IF((SELECT COUNT(*) FROM information_schema.statistics
+  WHERE table_schema = DATABASE() AND table_name = 'dxt_event' AND index_name = 'dxt_event_user_module') = 0,
+  'ALTER TABLE dxt_event ADD INDEX dxt_event_user_module (user_name, module, occurred_at), ADD INDEX dxt_event_user_ip (user_name, ip, occurred_at)', 'DO 0')`,
+			`PREPARE dxt_ddl FROM @dxt_ddl`,
+			`EXECUTE dxt_ddl`,
+			`DEALLOCATE PREPARE dxt_ddl`,
+		},
+	},
 }

@@ -10,6 +10,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
 )
 
 // Names of the dxt_config keys (CONTRACTS §4). The Settings page, the probe
@@ -29,6 +32,14 @@ const (
 	KeyBeaconURL             = "beacon_url"
 	KeyTrustedProxies        = "trusted_proxies"
 	KeyBeaconSecret          = "beacon_secret"
+
+	KeyNotifyLanguage      = "notify_language"
+	KeyNotifyAttachContent = "notify_attach_content"
+	KeyNotifyMaxPerMinute  = "notify_max_per_minute"
+	KeyNotifyWebhookURL    = "notify_webhook_url"
+	KeyDigestEnabled       = "digest_enabled"
+	KeyDigestSchedule      = "digest_schedule"
+	KeyDigestTimezone      = "digest_timezone"
 )
 
 // ConfigKey describes one dxt_config row.
@@ -58,6 +69,15 @@ var configKeys = []ConfigKey{
 	// Proxies whose X-Forwarded-For the probe and the relay trust (CIDRs).
 	{Name: KeyTrustedProxies, Default: "", validate: validCIDRs},
 	{Name: KeyBeaconSecret, Secret: true, validate: validSecret},
+	// Notifications (rules and mail). The webhook's signing key is a
+	// daemon secret (webhook_secret in the config file), never a row here.
+	{Name: KeyNotifyLanguage, Default: "en", validate: validEnum("en", "ja")},
+	{Name: KeyNotifyAttachContent, Default: "0", validate: validBool},
+	{Name: KeyNotifyMaxPerMinute, Default: "10", validate: validInt(1, 10000)},
+	{Name: KeyNotifyWebhookURL, Default: "", validate: validWebhookURL},
+	{Name: KeyDigestEnabled, Default: "0", validate: validBool},
+	{Name: KeyDigestSchedule, Default: "0 8 * * *", validate: validCron},
+	{Name: KeyDigestTimezone, Default: "UTC", validate: validTimezone},
 }
 
 // ConfigKeys lists every known key in a stable order.
@@ -157,6 +177,46 @@ func validCIDRs(v string) (string, error) {
 	return strings.Join(list, ","), nil
 }
 
+func validEnum(allowed ...string) func(string) (string, error) {
+	return func(v string) (string, error) {
+		lv := strings.ToLower(v)
+		for _, a := range allowed {
+			if lv == a {
+				return a, nil
+			}
+		}
+		return "", fmt.Errorf("want one of %s, got %q", strings.Join(allowed, ", "), v)
+	}
+}
+
+func validWebhookURL(v string) (string, error) {
+	if v == "" {
+		return v, nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+		return "", fmt.Errorf("want empty or an http(s) URL without credentials, e.g. https://hooks.example.com/dxt, got %q", v)
+	}
+	return v, nil
+}
+
+func validCron(v string) (string, error) {
+	if _, err := cron.ParseStandard(v); err != nil {
+		return "", fmt.Errorf("want a cron schedule of five fields such as \"0 8 * * *\" (08:00 daily) or \"30 7 * * 1-5\": %v", err)
+	}
+	return v, nil
+}
+
+func validTimezone(v string) (string, error) {
+	if v == "" || strings.EqualFold(v, "local") {
+		return "", fmt.Errorf("want an IANA time zone such as Asia/Tokyo or UTC, got %q", v)
+	}
+	if _, err := time.LoadLocation(v); err != nil {
+		return "", fmt.Errorf("want an IANA time zone such as Asia/Tokyo or UTC, got %q", v)
+	}
+	return v, nil
+}
+
 func validSecret(v string) (string, error) {
 	if len(v) < 32 {
 		return "", fmt.Errorf("want at least 32 characters")
@@ -189,6 +249,14 @@ type Settings struct {
 	RetentionDays         int64
 	CompanyDomains        []string
 	BeaconSecret          string
+
+	NotifyLanguage      string // en | ja
+	NotifyAttachContent bool
+	NotifyMaxPerMinute  int64
+	NotifyWebhookURL    string
+	DigestEnabled       bool
+	DigestSchedule      string
+	DigestTimezone      string
 }
 
 // Tracks reports whether events of the given type are enabled.
@@ -234,6 +302,13 @@ func ParseSettings(raw map[string]string) Settings {
 		RetentionDays:         num(KeyRetentionDays),
 		CompanyDomains:        SplitList(get(KeyCompanyDomains)),
 		BeaconSecret:          raw[KeyBeaconSecret],
+		NotifyLanguage:        get(KeyNotifyLanguage),
+		NotifyAttachContent:   get(KeyNotifyAttachContent) == "1",
+		NotifyMaxPerMinute:    num(KeyNotifyMaxPerMinute),
+		NotifyWebhookURL:      get(KeyNotifyWebhookURL),
+		DigestEnabled:         get(KeyDigestEnabled) == "1",
+		DigestSchedule:        get(KeyDigestSchedule),
+		DigestTimezone:        get(KeyDigestTimezone),
 	}
 }
 
