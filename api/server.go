@@ -32,6 +32,9 @@ type Directory interface {
 	Report(ctx context.Context, id int64) (vtiger.Report, bool, error)
 	ResolveRecipients(ctx context.Context, s vtiger.Schedule, companyDomains []string) ([]vtiger.Recipient, error)
 	CompanyDomains(ctx context.Context, configured []string) ([]string, error)
+	// UserByName and LoginSessions serve the user timeline.
+	UserByName(ctx context.Context, name string) (vtiger.User, bool, error)
+	LoginSessions(ctx context.Context, user string, from, to *time.Time, limit int) ([]vtiger.Session, bool, error)
 }
 
 // Defaults of the options.

@@ -1,9 +1,6 @@
 package api
 
 import (
-	"context"
-	"database/sql"
-	"fmt"
 	"net/http"
 	"net/netip"
 	"sort"
@@ -21,25 +18,11 @@ const (
 	maxTimelineLimit     = 1000
 )
 
-// userFinder is implemented by vtiger.Directory; the timeline uses it to
-// tell an unknown user name (404) from a user without history.
-type userFinder interface {
-	UserByName(ctx context.Context, name string) (vtiger.User, bool, error)
-}
-
-type timelineSession struct {
-	LoginID    int64      `json:"login_id"`
-	IP         string     `json:"ip"`
-	LoginTime  *time.Time `json:"login_time"`
-	LogoutTime *time.Time `json:"logout_time"` // set when the user signed off
-	Status     string     `json:"status"`
-}
-
 type timelineItem struct {
 	At   time.Time `json:"at"`
 	Kind string    `json:"kind"` // login, logout or event
 	// Session is the login history row of a login or logout.
-	Session *timelineSession `json:"session,omitempty"`
+	Session *vtiger.Session `json:"session,omitempty"`
 	// Event is the take-out; LoginID names the session it happened in
 	// (the newest login before it that was not signed off before it), and
 	// IPMatchesSession compares the event's IP with that login's.
@@ -83,17 +66,15 @@ func (s *Server) userTimeline(w http.ResponseWriter, r *http.Request, _ principa
 	}
 	ctx := r.Context()
 	body := timelineBody{User: name, From: from, To: to, Items: []timelineItem{}}
-	if f, ok := s.dir.(userFinder); ok {
-		u, found, err := f.UserByName(ctx, name)
-		if err != nil {
-			return err
-		}
-		if found {
-			body.User, body.UserID = u.UserName, &u.ID
-		}
+	u, found, err := s.dir.UserByName(ctx, name)
+	if err != nil {
+		return err
+	}
+	if found {
+		body.User, body.UserID = u.UserName, &u.ID
 	}
 
-	sessions, moreSessions, err := loginSessions(ctx, s.db, body.User, from, to, limit)
+	sessions, moreSessions, err := s.dir.LoginSessions(ctx, body.User, from, to, limit)
 	if err != nil {
 		return err
 	}
@@ -148,74 +129,10 @@ func (s *Server) userTimeline(w http.ResponseWriter, r *http.Request, _ principa
 	return nil
 }
 
-// loginSessions reads the user's login history rows with a login in
-// [from, to), newest first, at most limit, plus the newest login before
-// from (the session the earliest take-outs of the range belong to, and
-// whose logout may lie in the range). more is true when the range held more.
-//
-// vtiger_loginhistory: login_time is when the user signed in; status is
-// 'Signed in' until Vtiger's logout sets 'Signed off' and logout_time.
-func loginSessions(ctx context.Context, db *sql.DB, user string, from, to *time.Time, limit int) ([]timelineSession, bool, error) {
-	lo, hi := time.Unix(0, 0).UTC(), time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
-	if from != nil {
-		lo = *from
-	}
-	if to != nil {
-		hi = *to
-	}
-	out, err := querySessions(ctx, db, `WHERE user_name = ? AND login_time >= ? AND login_time < ?
-ORDER BY login_time DESC, login_id DESC LIMIT ?`, user, lo, hi, limit+1)
-	if err != nil {
-		return nil, false, err
-	}
-	more := len(out) > limit
-	if more {
-		out = out[:limit]
-	}
-	if from != nil {
-		before, err := querySessions(ctx, db, `WHERE user_name = ? AND login_time < ?
-ORDER BY login_time DESC, login_id DESC LIMIT 1`, user, lo)
-		if err != nil {
-			return nil, false, err
-		}
-		out = append(out, before...)
-	}
-	return out, more, nil
-}
-
-func querySessions(ctx context.Context, db *sql.DB, where string, args ...any) ([]timelineSession, error) {
-	rows, err := db.QueryContext(ctx, `SELECT login_id, COALESCE(user_ip, ''), login_time, logout_time, COALESCE(status, '')
-FROM vtiger_loginhistory `+where, args...)
-	if err != nil {
-		return nil, fmt.Errorf("read vtiger_loginhistory: %w", err)
-	}
-	defer rows.Close()
-	var out []timelineSession
-	for rows.Next() {
-		var ss timelineSession
-		var login, logout sql.NullTime
-		if err := rows.Scan(&ss.LoginID, &ss.IP, &login, &logout, &ss.Status); err != nil {
-			return nil, fmt.Errorf("read vtiger_loginhistory: %w", err)
-		}
-		if login.Valid && !login.Time.IsZero() {
-			t := login.Time.UTC()
-			ss.LoginTime = &t
-		}
-		// Vtiger writes logout_time at login too; only a sign-off sets it
-		// for real.
-		if logout.Valid && !logout.Time.IsZero() && strings.EqualFold(ss.Status, "Signed off") {
-			t := logout.Time.UTC()
-			ss.LogoutTime = &t
-		}
-		out = append(out, ss)
-	}
-	return out, rows.Err()
-}
-
 // sessionAt is the newest session that began at or before t and had not
 // ended before t.
-func sessionAt(sessions []timelineSession, t time.Time) *timelineSession {
-	var best *timelineSession
+func sessionAt(sessions []vtiger.Session, t time.Time) *vtiger.Session {
+	var best *vtiger.Session
 	for i := range sessions {
 		ss := &sessions[i]
 		if ss.LoginTime == nil || ss.LoginTime.After(t) || (ss.LogoutTime != nil && ss.LogoutTime.Before(t)) {

@@ -32,8 +32,10 @@ func (f *Follower) apply(ctx context.Context, ch <-chan item, accepted Position,
 		progress     bool // End moved by non-quiet work since the last delivery
 		force        = flushFirst
 		lastDelivery time.Time
-		dead         bool // a shutdown delivery failed: drain, deliver nothing
-		readerIdle   bool // the last item said the reader has read everything
+		dead         bool        // a shutdown delivery failed: drain, deliver nothing
+		readerIdle   bool        // the last item said the reader has read everything
+		held         int64       // budget bytes the items of txns hold
+		budget       *byteBudget // the session's, from the first item holding some
 		idle         = time.NewTimer(time.Hour)
 		gather       = time.NewTimer(time.Hour)
 	)
@@ -50,11 +52,19 @@ func (f *Follower) apply(ctx context.Context, ch <-chan item, accepted Position,
 		if it.txn != nil {
 			txns = append(txns, *it.txn)
 		}
+		if it.held > 0 {
+			held, budget = held+it.held, it.budget
+		}
 		end = it.end
 		progress = progress || it.progress
 		force = force || it.flush
 	}
 	deliver := func() {
+		// Applied or dropped (dead), the batch no longer needs its room.
+		defer func() {
+			budget.release(held)
+			held = 0
+		}()
 		if dead {
 			return
 		}

@@ -310,9 +310,10 @@ func (f *Follower) session(ctx context.Context, from Position, initialFlush bool
 	defer cancel()
 	ch := make(chan item, f.cfg.MaxBatchTxns)
 	res := make(chan readResult, 1)
+	budget := newByteBudget(f.cfg.MaxPendingBytes)
 	go func() {
 		defer close(ch)
-		res <- f.read(sctx, from, ch)
+		res <- f.read(sctx, from, ch, budget)
 	}()
 	f.apply(ctx, ch, from, initialFlush)
 	r := <-res

@@ -25,6 +25,10 @@ type item struct {
 	end      Position
 	progress bool // moved by work on non-quiet tables, DDL or a rotation
 	flush    bool // deliver without waiting (rotation)
+	// held is the part of the session's byte budget this item holds; the
+	// applier releases it once the item's batch is applied.
+	held   int64
+	budget *byteBudget
 	// idle alone (no other field set) says the reader has read everything
 	// the server sent: the applier should not hold a batch for more.
 	idle bool
@@ -174,7 +178,7 @@ func (d *streamDialer) streaming() error {
 // send blocks until the applier takes the item: the applier receives
 // until out is closed, and an item dropped at shutdown could let a later
 // End skip its transaction.
-func (f *Follower) read(ctx context.Context, from Position, out chan<- item) readResult {
+func (f *Follower) read(ctx context.Context, from Position, out chan<- item, budget *byteBudget) readResult {
 	q := newEventQueue(queueMaxEvents, queueMaxBytes)
 	dialer := &streamDialer{timeout: f.cfg.ReadTimeout}
 	syncer := replication.NewBinlogSyncer(f.syncerConfig(q, dialer.dial))
@@ -205,16 +209,20 @@ func (f *Follower) read(ctx context.Context, from Position, out chan<- item) rea
 	if err != nil {
 		f.log.Warn().Err(err).Str("gtid", from.GTID).Msg("binlog: start GTID unreadable; GTID text fills in from the stream")
 	}
-	r := &reader{f: f, a: a, out: out, emitGap: max(f.cfg.IdleFlush/4, time.Millisecond), received: &dialer.read}
+	r := &reader{f: f, a: a, out: out, budget: budget, emitGap: max(f.cfg.IdleFlush/4, time.Millisecond), received: &dialer.read}
 	return r.run(ctx, q)
 }
 
 // reader is the reading side of one session.
 type reader struct {
-	f       *Follower
-	a       *assembler
-	out     chan<- item
-	emitGap time.Duration // least time between items that only move the position
+	f      *Follower
+	a      *assembler
+	out    chan<- item
+	budget *byteBudget
+	// rawSince counts the raw bytes read since the last transaction was
+	// handed over: that transaction's weight in the budget.
+	rawSince int64
+	emitGap  time.Duration // least time between items that only move the position
 	// received counts the bytes read from the server, events or not yet.
 	received *atomic.Uint64
 
@@ -296,10 +304,15 @@ func (r *reader) run(ctx context.Context, q *eventQueue) readResult {
 		var nbytes uint64
 		for _, ev := range evs {
 			nbytes += uint64(len(ev.RawData))
+			r.rawSince += int64(len(ev.RawData))
 			if err := a.handle(ctx, ev); err != nil {
 				return r.finish(err)
 			}
 			for _, it := range a.ready {
+				if it.txn != nil {
+					it.held, it.budget = r.budget.acquire(ctx, r.rawSince), r.budget
+					r.rawSince = 0
+				}
 				r.out <- it
 				r.busy = true
 			}

@@ -112,6 +112,11 @@ type Config struct {
 	// Default 3×HeartbeatPeriod.
 	ReadTimeout  time.Duration
 	MaxBatchTxns int // at most this many Txns per Batch, default 500
+	// MaxPendingBytes bounds the transactions read but not yet applied,
+	// measured as the raw binlog bytes they were decoded from (decoded
+	// rows take a few times that). A single larger transaction still
+	// passes, alone. Default 32 MiB.
+	MaxPendingBytes int64
 	// IdleFlush is how often, at most, a change-less batch is delivered to
 	// advance the checkpoint past transactions on other tables. Default 1s.
 	IdleFlush time.Duration
@@ -122,6 +127,7 @@ const (
 	DefaultHeartbeatPeriod = 5 * time.Second
 	DefaultMaxBatchTxns    = 500
 	DefaultIdleFlush       = time.Second
+	DefaultMaxPendingBytes = 32 << 20
 )
 
 func (c Config) withDefaults() Config {
@@ -136,6 +142,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.IdleFlush <= 0 {
 		c.IdleFlush = DefaultIdleFlush
+	}
+	if c.MaxPendingBytes <= 0 {
+		c.MaxPendingBytes = DefaultMaxPendingBytes
 	}
 	return c
 }
