@@ -148,8 +148,8 @@ SET i.processed_at = ?, i.event_id = e.id WHERE i.id IN (`+placeholders(len(bulk
 
 	created := make([]Created, 0, len(rows))
 	switch {
-	case len(bulk) > 0 && p.opts.OnCommit != nil:
-		// Event ids only matter to a commit observer; spare the round trip otherwise.
+	case len(bulk) > 0 && (p.opts.OnCommit != nil || p.opts.BeforeCommit != nil):
+		// Event ids only matter to an observer; spare the round trip otherwise.
 		c, err := createdByKey(ctx, tx, bulk)
 		if err != nil {
 			return nil, err

@@ -53,6 +53,15 @@ type Options struct {
 	Now func() time.Time
 	// OnCommit is called after each commit with the events it created.
 	OnCommit func(created []Created)
+	// BeforeCommit is called inside each transaction that created or
+	// merged events, after them and before the checkpoint and COMMIT:
+	// whatever it writes (rule matches, notification outbox rows) commits
+	// or rolls back with the events, exactly once. An error rolls back the
+	// batch, which is retried.
+	BeforeCommit func(ctx context.Context, tx *sql.Tx, created []Created) error
+	// OnRollback is called when a transaction that ran BeforeCommit did
+	// not commit, so caches built during it can be dropped.
+	OnRollback func()
 }
 
 // Created describes an event a commit created or merged into.
@@ -315,6 +324,17 @@ type workItem struct {
 }
 
 func (p *Processor) applyItems(ctx context.Context, tx *sql.Tx, items []workItem) ([]Created, error) {
+	created, err := p.applyWork(ctx, tx, items)
+	if err != nil || len(created) == 0 || p.opts.BeforeCommit == nil {
+		return created, err
+	}
+	if err := p.opts.BeforeCommit(ctx, tx, created); err != nil {
+		return nil, fmt.Errorf("after creating %d events: %w", len(created), err)
+	}
+	return created, nil
+}
+
+func (p *Processor) applyWork(ctx context.Context, tx *sql.Tx, items []workItem) ([]Created, error) {
 	var created []Created
 	// Runs of intake rows are handled together (few round trips); schedule
 	// changes keep their place in the order, which the merge relies on.
@@ -352,12 +372,20 @@ func (p *Processor) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
+		p.rolledBack()
 		return err
 	}
 	if err := tx.Commit(); err != nil {
+		p.rolledBack()
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+func (p *Processor) rolledBack() {
+	if p.opts.OnRollback != nil {
+		p.opts.OnRollback()
+	}
 }
 
 func cloneMap(m map[string]string) map[string]string {
