@@ -29,8 +29,9 @@ type Follower struct {
 	log     zerolog.Logger
 	slog    *slog.Logger
 	h       Handler
-	tables  map[string]tableInfo // watched and quiet tables of cfg.Schema
-	ddlName map[string]bool      // watched names, lower case, for DDL detection
+	tables  map[string]tableInfo       // watched and quiet tables of cfg.Schema
+	ddlName map[string]bool            // watched names, lower case, for DDL detection
+	keep    map[string]map[string]bool // table -> columns kept (Config.Columns)
 	now     func() time.Time
 	// batchWait is how long the applier holds a batch for more while the
 	// stream is behind: maxBatchWait (tests change it).
@@ -71,6 +72,15 @@ func New(cfg Config, db *sql.DB, log zerolog.Logger, h Handler) *Follower {
 	for _, t := range cfg.Tables {
 		f.tables[t] = tableInfo{name: t, class: tableWatched}
 		f.ddlName[strings.ToLower(t)] = true
+	}
+	for t, cols := range cfg.Columns {
+		if f.keep == nil {
+			f.keep = map[string]map[string]bool{}
+		}
+		f.keep[t] = map[string]bool{}
+		for _, c := range cols {
+			f.keep[t][c] = true
+		}
 	}
 	return f
 }

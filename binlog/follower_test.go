@@ -380,3 +380,20 @@ func TestStatusReportsZeroLagWhenHeartbeatsSayCaughtUp(t *testing.T) {
 		t.Errorf("LagSeconds = %v, want 90", lag)
 	}
 }
+
+func TestFollowerKeepsOnlyTheConfiguredColumnsOfATable(t *testing.T) {
+	d := sharedDB(t)
+	d.exec(t, "CREATE TABLE w (id INT PRIMARY KEY, big TEXT, v VARCHAR(20))")
+	h := &recorder{}
+	cfg := d.config("w")
+	cfg.Columns = map[string][]string{"w": {"id"}}
+	startCaughtUp(t, d, cfg, h)
+
+	d.exec(t, "INSERT INTO w VALUES (1, REPEAT('x', 10000), 'a')")
+	d.exec(t, "UPDATE w SET v = 'b' WHERE id = 1")
+	eventually(t, 10*time.Second, "both changes", func() bool { return len(h.changes()) == 2 })
+	ins, upd := h.changes()[0], h.changes()[1]
+	assertRow(t, "insert", ins.After, Row{"id": int32(1)})
+	assertRow(t, "update before", upd.Before, Row{"id": int32(1)})
+	assertRow(t, "update after", upd.After, Row{"id": int32(1)})
+}

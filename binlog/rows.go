@@ -22,6 +22,8 @@ func (a *assembler) rows(ctx context.Context, e *replication.RowsEvent) {
 	}
 	cols := a.f.columnsOf(ctx, table, e.Table, int(e.ColumnCount))
 	types := e.Table.ColumnType
+	keep := a.f.keep[table]
+	toRow := func(vals []any, skipped []int) Row { return toRow(cols, types, vals, skipped, keep) }
 	skipped := func(i int) []int {
 		if i < len(e.SkippedColumns) {
 			return e.SkippedColumns[i]
@@ -31,16 +33,16 @@ func (a *assembler) rows(ctx context.Context, e *replication.RowsEvent) {
 	switch e.Type() {
 	case replication.EnumRowsEventTypeInsert:
 		for i, r := range e.Rows {
-			a.changes = append(a.changes, RowChange{Table: table, Action: Insert, After: toRow(cols, types, r, skipped(i))})
+			a.changes = append(a.changes, RowChange{Table: table, Action: Insert, After: toRow(r, skipped(i))})
 		}
 	case replication.EnumRowsEventTypeDelete:
 		for i, r := range e.Rows {
-			a.changes = append(a.changes, RowChange{Table: table, Action: Delete, Before: toRow(cols, types, r, skipped(i))})
+			a.changes = append(a.changes, RowChange{Table: table, Action: Delete, Before: toRow(r, skipped(i))})
 		}
 	case replication.EnumRowsEventTypeUpdate:
 		for i := 0; i+1 < len(e.Rows); i += 2 {
 			a.changes = append(a.changes, RowChange{Table: table, Action: Update,
-				Before: toRow(cols, types, e.Rows[i], skipped(i)), After: toRow(cols, types, e.Rows[i+1], skipped(i+1))})
+				Before: toRow(e.Rows[i], skipped(i)), After: toRow(e.Rows[i+1], skipped(i+1))})
 		}
 	default:
 		a.f.log.Warn().Str("table", table).Stringer("event", e.Type()).Msg("binlog: unsupported rows event ignored")
@@ -91,9 +93,18 @@ func (f *Follower) columnsOf(ctx context.Context, table string, tm *replication.
 	return out
 }
 
-func toRow(cols []column, types []byte, vals []any, skipped []int) Row {
-	r := make(Row, len(vals))
+// toRow names the values of one row image; keep (nil: all) limits the
+// columns kept.
+func toRow(cols []column, types []byte, vals []any, skipped []int, keep map[string]bool) Row {
+	n := len(vals)
+	if keep != nil {
+		n = len(keep)
+	}
+	r := make(Row, n)
 	for i, v := range vals {
+		if keep != nil && !keep[cols[i].name] {
+			continue
+		}
 		switch x := v.(type) {
 		case []byte:
 			v = bytes.Clone(x) // go-mysql's value may share the event buffer

@@ -105,7 +105,12 @@ type Config struct {
 	// always delivered) do not cause a change-less batch. List the tables
 	// the Handler writes in ApplyBatch (its checkpoint table at least), or
 	// every idle flush causes the next one.
-	QuietTables     []string
+	QuietTables []string
+	// Columns, when it names a watched table, keeps only those columns of
+	// its rows (the others are decoded by go-mysql but not kept): a
+	// handler that needs a row's id only should not hold its TEXT columns
+	// while it is behind.
+	Columns         map[string][]string
 	HeartbeatPeriod time.Duration // server heartbeat when idle, default 5s
 	// ReadTimeout: a stream that sent no event (heartbeats included) for
 	// this long is dead and reconnected; it also bounds connecting.
@@ -115,7 +120,7 @@ type Config struct {
 	// MaxPendingBytes bounds the transactions read but not yet applied,
 	// measured as the raw binlog bytes they were decoded from (decoded
 	// rows take a few times that). A single larger transaction still
-	// passes, alone. Default 32 MiB.
+	// passes, alone. Default 8 MiB.
 	MaxPendingBytes int64
 	// IdleFlush is how often, at most, a change-less batch is delivered to
 	// advance the checkpoint past transactions on other tables. Default 1s.
@@ -127,7 +132,7 @@ const (
 	DefaultHeartbeatPeriod = 5 * time.Second
 	DefaultMaxBatchTxns    = 500
 	DefaultIdleFlush       = time.Second
-	DefaultMaxPendingBytes = 32 << 20
+	DefaultMaxPendingBytes = 8 << 20
 )
 
 func (c Config) withDefaults() Config {

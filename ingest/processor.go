@@ -24,6 +24,11 @@ var WatchedTables = []string{
 	"vtiger_schedulereports", "vtiger_users", "vtiger_loginhistory",
 }
 
+// WatchedColumns are the columns of the watched tables the processor reads
+// from the binlog where it reads fewer than all: an intake row is read
+// from its table, the binlog only says which.
+var WatchedColumns = map[string][]string{"dxt_intake": {"id"}}
+
 // QuietTables are written by the daemon itself for bookkeeping only; a
 // transaction touching nothing else is not progress worth a checkpoint.
 var QuietTables = []string{"dxt_checkpoint", "dxt_event", "dxt_content", "dxt_content_chunk", "dxt_schedule_state", "dxt_access_log", "dxt_api_token", "dxt_outbox"}

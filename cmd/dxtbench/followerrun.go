@@ -53,7 +53,7 @@ func newPipeline(e *env, onCommit func([]ingest.Created)) *pipeline {
 	})
 	p.fol = binlog.New(binlog.Config{
 		Addr: e.addr, User: "root", ServerID: followerServerID, Flavor: "mariadb",
-		Schema: e.schema, Tables: ingest.WatchedTables, QuietTables: ingest.QuietTables,
+		Schema: e.schema, Tables: ingest.WatchedTables, QuietTables: ingest.QuietTables, Columns: ingest.WatchedColumns,
 	}, e.db, log, p.proc)
 	return p
 }

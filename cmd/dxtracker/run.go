@@ -75,6 +75,7 @@ func runDaemon(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 		Schema:          mc.DBName,
 		Tables:          ingest.WatchedTables,
 		QuietTables:     ingest.QuietTables,
+		Columns:         ingest.WatchedColumns,
 		HeartbeatPeriod: cfg.Heartbeat,
 	}, db, log, proc)
 
