@@ -263,11 +263,20 @@ func (p *Processor) Resync(ctx context.Context, from, to binlog.Position) error 
 // ReconcileIntake processes every intake row still unprocessed, oldest
 // first, in batches. It is how rows written while the daemon was down, or
 // whose binlog is gone, still become events.
+//
+// It stops at the newest row that existed when it began: rows inserted
+// later commit after the stream's resume position and reach the processor
+// through the binlog. Without the bound a producer writing faster than a
+// batch commits kept the scan (and the daemon's start) going forever.
 func (p *Processor) ReconcileIntake(ctx context.Context) (int, error) {
+	var last uint64
+	if err := p.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM dxt_intake`).Scan(&last); err != nil {
+		return 0, fmt.Errorf("find the newest intake row: %w", err)
+	}
 	total := 0
 	after := uint64(0)
 	for {
-		ids, err := p.pendingIntake(ctx, after)
+		ids, err := p.pendingIntake(ctx, after, last)
 		if err != nil {
 			return total, err
 		}
@@ -293,8 +302,8 @@ func (p *Processor) ReconcileIntake(ctx context.Context) (int, error) {
 	}
 }
 
-func (p *Processor) pendingIntake(ctx context.Context, after uint64) ([]uint64, error) {
-	rows, err := p.db.QueryContext(ctx, `SELECT id FROM dxt_intake WHERE processed_at IS NULL AND id > ? ORDER BY id LIMIT ?`, after, p.opts.IntakeBatch)
+func (p *Processor) pendingIntake(ctx context.Context, after, last uint64) ([]uint64, error) {
+	rows, err := p.db.QueryContext(ctx, `SELECT id FROM dxt_intake WHERE processed_at IS NULL AND id > ? AND id <= ? ORDER BY id LIMIT ?`, after, last, p.opts.IntakeBatch)
 	if err != nil {
 		return nil, fmt.Errorf("find unprocessed intake rows: %w", err)
 	}
