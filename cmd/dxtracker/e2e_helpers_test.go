@@ -124,8 +124,14 @@ func (s *stack) env(extra ...string) []string {
 // start runs the daemon and waits until its API answers.
 func (s *stack) start(extra ...string) *daemon {
 	s.t.Helper()
+	return s.startAt(s.listen, extra...)
+}
+
+// startAt is start with the API on listen (a second daemon of a pair).
+func (s *stack) startAt(listen string, extra ...string) *daemon {
+	s.t.Helper()
 	cmd := exec.Command(daemonBinary(s.t), "run")
-	cmd.Env = s.env(extra...)
+	cmd.Env = append(s.env(extra...), "DXT_LISTEN="+listen)
 	d := &daemon{cmd: cmd, log: &bytes.Buffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = &lockedWriter{w: d.log}, &lockedWriter{w: d.log}
 	if err := cmd.Start(); err != nil {
@@ -145,7 +151,7 @@ func (s *stack) start(extra ...string) *daemon {
 			s.t.Fatalf("daemon exited during start-up: %v\n%s", d.err, d.output())
 		default:
 		}
-		if resp, err := http.Get("http://" + s.listen + "/healthz"); err == nil {
+		if resp, err := http.Get("http://" + listen + "/healthz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
 				return d

@@ -17,6 +17,7 @@ import (
 	"github.com/dxtracker/dxtracker/binlog"
 	"github.com/dxtracker/dxtracker/config"
 	"github.com/dxtracker/dxtracker/ingest"
+	"github.com/dxtracker/dxtracker/leader"
 	"github.com/dxtracker/dxtracker/tracker"
 	"github.com/dxtracker/dxtracker/vtiger"
 )
@@ -62,10 +63,8 @@ func runDaemon(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 
 	dir := vtiger.NewDirectory(db, log)
 	proc := ingest.New(db, dir, log, ingest.Options{MergeWindow: cfg.ScheduleMergeWindow})
-	start, err := proc.Start(ctx)
-	if err != nil {
-		return err
-	}
+	elector := leader.New(db, leader.LockName(mc.DBName), log, leader.Options{})
+	settings := &liveSettings{db: db, proc: proc, dir: dir, elector: elector, log: log}
 	follower := binlog.New(binlog.Config{
 		Addr:            mc.Addr,
 		User:            mc.User,
@@ -82,7 +81,7 @@ func runDaemon(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 	// Beacons read beacon_secret, track_copy and copy_max_chars from the
 	// processor's settings, which it updates from the binlog: a rotated
 	// secret refuses old tokens with the next beacon.
-	beacons := beacon.New(db, dir, proc.Settings, log, beacon.Options{
+	beacons := beacon.New(db, dir, settings.Get, log, beacon.Options{
 		TrustedProxies:  cfg.TrustedProxies,
 		AllowedOrigins:  cfg.AllowedOrigins,
 		UserLimit:       beacon.Limit{Rate: cfg.BeaconUserRate, Burst: cfg.BeaconUserBurst},
@@ -94,7 +93,7 @@ func runDaemon(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 	})
 
 	metrics := newMetrics(follower, proc)
-	srv := api.New(db, dir, readiness{follower}, log,
+	srv := api.New(db, dir, readiness{f: follower, elector: elector}, log,
 		api.WithCollectors(metrics, beacons.Collector()),
 		api.WithHandler(beacon.Path, beacons),
 		api.WithQuietRoute(beacon.Path), // a line per copy is noise; refusals are summed up by the beacon service
@@ -112,19 +111,34 @@ func runDaemon(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 		}
 		log.Info().Str("beacon_listen", bln.Addr().String()).Msg("serving beacons only")
 	}
-	log.Info().Str("listen", ln.Addr().String()).Str("resume", start.String()).Msg("serving API and beacons; following binlog")
+	log.Info().Str("listen", ln.Addr().String()).Str("lock", leader.LockName(mc.DBName)).
+		Msg("serving API and beacons; following the binlog while holding the lock")
 
 	// On SIGTERM (ctx) every part stops at once: the listeners stop
 	// accepting, new beacons get 503, and the beacon writer drains its
 	// queue into the database while the HTTP servers wait for the
 	// requests in flight, which are answered after their commit.
 	g, gctx := errgroup.WithContext(ctx)
+	// The leader (one daemon per database) follows the binlog; a standby
+	// serves the API and beacons and takes over when the lock frees.
+	// Each term starts from the shared checkpoint.
 	g.Go(func() error {
-		if err := follower.Run(gctx, start); err != nil {
-			return fmt.Errorf("binlog follower: %w", err)
-		}
-		return nil
+		return elector.Run(gctx, func(lctx context.Context) error {
+			start, err := proc.Start(lctx)
+			if err != nil {
+				if lctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+			log.Info().Str("resume", start.String()).Msg("leading: following the binlog")
+			if err := follower.Run(lctx, start); err != nil {
+				return fmt.Errorf("binlog follower: %w", err)
+			}
+			return nil
+		})
 	})
+	g.Go(func() error { return settings.Run(gctx) })
 	g.Go(func() error { return beacons.Run(gctx) })
 	g.Go(func() error {
 		if err := srv.Serve(gctx, ln); err != nil && !errors.Is(err, context.Canceled) {
@@ -148,26 +162,6 @@ func flavor(f string) string {
 		return ""
 	}
 	return f
-}
-
-// readiness reports ready once the binlog stream is connected and caught up
-// to within a bounded lag.
-type readiness struct{ f *binlog.Follower }
-
-// maxReadyLag is the lag beyond which the daemon is not "ready": events it
-// shows are that much behind.
-const maxReadyLag = 60 * time.Second
-
-func (r readiness) Ready() (bool, map[string]any) {
-	st := r.f.Status()
-	ok := st.Connected && st.LagSeconds < maxReadyLag.Seconds()
-	return ok, map[string]any{
-		"binlog_connected":   st.Connected,
-		"binlog_position":    st.Position.String(),
-		"binlog_lag_seconds": st.LagSeconds,
-		"reconnects":         st.Reconnects,
-		"role":               "active",
-	}
 }
 
 // serverTLS loads the listeners' certificate when tls_cert and tls_key are
