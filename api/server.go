@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/rs/zerolog"
 
+	"github.com/dxtracker/dxtracker/rules"
 	"github.com/dxtracker/dxtracker/vtiger"
 )
 
@@ -101,7 +102,8 @@ type Server struct {
 	requestTimeout, downloadTimeout, shutdownTimeout time.Duration
 	collectors                                       []prometheus.Collector
 	extra                                            []route
-	quiet                                            map[string]bool // route patterns logged at debug
+	quiet                                            map[string]bool   // route patterns logged at debug
+	rulesCache                                       rules.Invalidator // told after a rule changes; nil = none
 
 	mux     *http.ServeMux
 	handler http.Handler
@@ -148,7 +150,14 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /api/v1/stats", s.api(s.stats))
 	s.mux.Handle("GET /api/v1/users/{name}/timeline", s.api(s.userTimeline))
 	s.mux.Handle("GET /api/v1/config", s.api(s.getConfig))
+	s.mux.Handle("GET /api/v1/notifications", s.api(s.listNotifications))
 	s.mux.Handle("PUT /api/v1/config", s.api(s.putConfig))
+	// Rules (api/rules.go).
+	s.mux.Handle("GET /api/v1/rules", s.api(s.listRules))
+	s.mux.Handle("POST /api/v1/rules", s.api(s.createRule))
+	s.mux.Handle("GET /api/v1/rules/{id}", s.api(s.getRule))
+	s.mux.Handle("PUT /api/v1/rules/{id}", s.api(s.updateRule))
+	s.mux.Handle("DELETE /api/v1/rules/{id}", s.api(s.deleteRule))
 	// Operator endpoints.
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
