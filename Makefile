@@ -35,3 +35,13 @@ bench:
 .PHONY: vtiger-package
 vtiger-package:
 	$(GO) run ./cmd/dxtracker vtiger package --out dist/DataExportTracker.zip
+
+# Release artefacts in dist/ (git-ignored): static linux/amd64 and linux/arm64
+# binaries with version, commit and date, a .deb for each (nfpm, from
+# deploy/nfpm.yaml) and SHA256SUMS. `make dist VERSION=1.2.3` to set the
+# version (default: git describe). check-deb inspects what dist made.
+.PHONY: dist check-deb
+dist:
+	GO='$(GO)' scripts/dist.sh
+check-deb:
+	scripts/check-deb.sh dist

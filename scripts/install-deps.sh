@@ -5,8 +5,9 @@
 set -euo pipefail
 need=()
 # php-cli/php-mysql: the Vtiger extension's tests; chromium: the copy-detection
-# browser test; zip/unzip: the Module Manager package.
-for pair in mariadbd:mariadb-server mariadb:mariadb-client make:make php:php-cli zip:zip unzip:unzip chromium:chromium; do
+# browser test; zip/unzip: the Module Manager package; systemd: systemd-analyze
+# verifies the unit file (deploy/systemd_test.go skips without it).
+for pair in mariadbd:mariadb-server mariadb:mariadb-client make:make php:php-cli zip:zip unzip:unzip chromium:chromium systemd-analyze:systemd; do
   bin=${pair%%:*}; pkg=${pair##*:}
   command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || need+=("$pkg")
 done
