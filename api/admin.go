@@ -2,6 +2,8 @@ package api
 
 import (
 	"bytes"
+	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -108,6 +110,9 @@ func (s *Server) putConfig(w http.ResponseWriter, r *http.Request, p principal) 
 	if _, err := tracker.WriteConfig(ctx, s.db, values); err != nil {
 		return err
 	}
+	if err := setConfigAuthor(ctx, s.db, values, p.name); err != nil {
+		return err
+	}
 	if err := tracker.LogAccess(ctx, s.db, tracker.AccessEntry{Principal: p.name, AuthMethod: p.method,
 		Action: tracker.ActionConfigUpdate, RemoteIP: remoteIP(r), Path: r.URL.Path, Status: http.StatusOK}); err != nil {
 		return err
@@ -196,4 +201,19 @@ func scalar(raw json.RawMessage) (string, error) {
 		return "0", nil
 	}
 	return "", fmt.Errorf("want a string, number or boolean, got %s", strings.TrimSpace(string(raw)))
+}
+
+// setConfigAuthor records who set the keys just written (dxt_config.updated_by),
+// which a retention purge's audit row names as configured_by.
+func setConfigAuthor(ctx context.Context, db *sql.DB, values map[string]string, who string) error {
+	args := []any{who}
+	marks := make([]string, 0, len(values))
+	for n := range values {
+		args = append(args, n)
+		marks = append(marks, "?")
+	}
+	if _, err := db.ExecContext(ctx, `UPDATE dxt_config SET updated_by = ? WHERE name IN (`+strings.Join(marks, ",")+`)`, args...); err != nil {
+		return fmt.Errorf("record who changed dxt_config: %w", err)
+	}
+	return nil
 }

@@ -34,7 +34,7 @@ import (
 // ones (doctor/grants.go newPrivileges), so the least-privilege account of
 // grants.sql is reported as lacking write rights although the daemon works
 // with it (proven below). Set to true when doctor learns table grants.
-const doctorCountsTableGrants = false
+const doctorCountsTableGrants = true
 
 // daemonSpeaksSdNotify says whether `dxtracker run` is wired to sdnotify
 // (READY=1 once the binlog stream is open, STOPPING=1 on SIGTERM). Until it

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dxtracker/dxtracker/tracker"
 )
 
 const (
@@ -314,16 +316,33 @@ func checkWriteGrants(ctx context.Context, conn *sql.Conn, s *server, _ Options)
 	}
 	p := newPrivileges(s.grants)
 	var missing []string
+	perTable := false
 	for _, priv := range writePrivileges {
-		if !p.onDatabase(s.schema, priv) {
-			missing = append(missing, priv)
+		if p.onDatabase(s.schema, priv) {
+			continue
 		}
+		// Least privilege (deploy/mysql/grants.sql): the right on each
+		// tracker table rather than on the whole Vtiger database.
+		all := true
+		for _, t := range tracker.Tables {
+			all = all && p.onTable(s.schema, t, priv)
+		}
+		if all {
+			perTable = true
+			continue
+		}
+		missing = append(missing, priv)
 	}
 	if len(missing) == 0 {
-		f.OK, f.Detail = true, fmt.Sprintf("%s may create and write the dxt_ tables in %s", s.user, quoteIdent(s.schema))
+		how := "on the database"
+		if perTable {
+			how = "table by table (least privilege)"
+		}
+		f.OK, f.Detail = true, fmt.Sprintf("%s may create and write the dxt_ tables in %s, %s", s.user, quoteIdent(s.schema), how)
 		return f, nil
 	}
-	f.Problem = fmt.Sprintf("%s lacks %s on %s.*, needed for the dxt_ tracker tables", s.user, strings.Join(missing, ", "), quoteIdent(s.schema))
+	f.Problem = fmt.Sprintf("%s lacks %s on %s.* (or, least privilege, ALL on each dxt_ table as deploy/mysql/grants.sql grants it), needed for the dxt_ tracker tables",
+		s.user, strings.Join(missing, ", "), quoteIdent(s.schema))
 	f.Fix = fmt.Sprintf("GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX ON %s.* TO %s;", quoteIdent(s.schema), s.user)
 	return f, nil
 }

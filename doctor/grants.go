@@ -183,7 +183,8 @@ func matchDB(pattern, name string) bool {
 // privileges sums up what a list of SHOW GRANTS lines allows.
 type privileges struct {
 	global map[string]bool // on *.*
-	dbs    []grant         // database-level grants (table "*"); table-level ones are not counted
+	dbs    []grant         // database-level grants (table "*")
+	tables []grant         // table-level grants
 }
 
 func newPrivileges(lines []string) privileges {
@@ -200,6 +201,8 @@ func newPrivileges(lines []string) privileges {
 			}
 		case g.table == "*":
 			p.dbs = append(p.dbs, g)
+		default:
+			p.tables = append(p.tables, g)
 		}
 	}
 	return p
@@ -226,6 +229,21 @@ func (p privileges) onDatabase(db, priv string) bool {
 	}
 	for _, g := range p.dbs {
 		if (g.privs[priv] || g.privs["ALL PRIVILEGES"]) && matchDB(g.db, db) {
+			return true
+		}
+	}
+	return false
+}
+
+// onTable reports whether priv is granted on table of db, through *.*, the
+// database or a table-level grant (whose database name is literal, as
+// MySQL matches it).
+func (p privileges) onTable(db, table, priv string) bool {
+	if p.onDatabase(db, priv) {
+		return true
+	}
+	for _, g := range p.tables {
+		if (g.privs[priv] || g.privs["ALL PRIVILEGES"]) && g.db == db && g.table == table {
 			return true
 		}
 	}

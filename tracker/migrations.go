@@ -205,4 +205,61 @@ var migrations = []migration{
 			`DEALLOCATE PREPARE dxt_ddl`,
 		},
 	},
+	{
+		version:     4,
+		description: "retention: dxt_purge audit, dxt_config.updated_by, dxt_event content index",
+		statements: []string{
+			// Who last set a key (API principal or Vtiger admin), so a purge
+			// can say who configured it. MySQL 8 has no ADD COLUMN IF NOT
+			// EXISTS: chosen by information_schema as in version 2.
+			`SET @dxt_ddl = IF((SELECT COUNT(*) FROM information_schema.columns
+  WHERE table_schema = DATABASE() AND table_name = 'dxt_config' AND column_name = 'updated_by') = 0,
+  'ALTER TABLE dxt_config ADD COLUMN updated_by VARCHAR(255) NULL', 'DO 0')`,
+			`PREPARE dxt_ddl FROM @dxt_ddl`,
+			`EXECUTE dxt_ddl`,
+			`DEALLOCATE PREPARE dxt_ddl`,
+			// The content cap finds the events of a content by content_id;
+			// the age purge checks that a content has no surviving event.
+			`SET @dxt_ddl = IF((SELECT COUNT(*) FROM information_schema.statistics
+  WHERE table_schema = DATABASE() AND table_name = 'dxt_event' AND index_name = 'dxt_event_content') = 0,
+  'ALTER TABLE dxt_event ADD INDEX dxt_event_content (content_id)', 'DO 0')`,
+			`PREPARE dxt_ddl FROM @dxt_ddl`,
+			`EXECUTE dxt_ddl`,
+			`DEALLOCATE PREPARE dxt_ddl`,
+			// One row per purge run. Counters are updated in the transaction
+			// of each batch, so the row matches what is gone even after a
+			// crash (status stays 'running' until the next purge marks it
+			// failed). Every event with id <= max_event_id is gone after a
+			// 'done' age purge; every event above it was kept. A content_cap
+			// purge deletes no event: events_updated counts the events whose
+			// content_id it cleared (details.content_purged says so), in the
+			// id range min_event_id..max_event_id.
+			`CREATE TABLE IF NOT EXISTS dxt_purge (
+  id                    BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY,
+  started_at            DATETIME(6)  NOT NULL,
+  finished_at           DATETIME(6)  NULL,
+  kind                  VARCHAR(16)  NOT NULL,
+  cutoff                DATETIME(6)  NULL,
+  retention_days        INT          NULL,
+  content_cap_bytes     BIGINT       NULL,
+  configured_by         VARCHAR(255) NULL,
+  configured_at         DATETIME(6)  NULL,
+  min_event_id          BIGINT UNSIGNED NULL,
+  max_event_id          BIGINT UNSIGNED NULL,
+  min_occurred_at       DATETIME(6)  NULL,
+  max_occurred_at       DATETIME(6)  NULL,
+  events_deleted        BIGINT       NOT NULL DEFAULT 0,
+  events_updated        BIGINT       NOT NULL DEFAULT 0,
+  contents_deleted      BIGINT       NOT NULL DEFAULT 0,
+  content_bytes_deleted BIGINT       NOT NULL DEFAULT 0,
+  intake_rows_deleted   BIGINT       NOT NULL DEFAULT 0,
+  outbox_rows_deleted   BIGINT       NOT NULL DEFAULT 0,
+  batches               INT          NOT NULL DEFAULT 0,
+  status                VARCHAR(16)  NOT NULL,
+  error                 TEXT         NULL,
+  KEY dxt_purge_started (started_at),
+  KEY dxt_purge_status (status)
+)` + tableOptions,
+		},
+	},
 }

@@ -262,3 +262,32 @@ func decodeEventCursor(s string) (time.Time, uint64, error) {
 	}
 	return time.UnixMicro(micros).UTC(), id, nil
 }
+
+// GetEvents returns the events with the given ids, in id order; ids that
+// do not exist are absent. One query, for a batch of new events.
+func GetEvents(ctx context.Context, q Querier, ids []uint64) ([]Event, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := q.QueryContext(ctx, "SELECT "+eventColumns+"\nFROM dxt_event e LEFT JOIN dxt_content c ON c.id = e.content_id\nWHERE e.id IN (?"+strings.Repeat(",?", len(ids)-1)+") ORDER BY e.id", args...)
+	if err != nil {
+		return nil, fmt.Errorf("get %d events: %w", len(ids), err)
+	}
+	defer rows.Close()
+	out := make([]Event, 0, len(ids))
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		if err != nil {
+			return nil, fmt.Errorf("get %d events: %w", len(ids), err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("get %d events: %w", len(ids), err)
+	}
+	return out, nil
+}

@@ -450,3 +450,21 @@ ORDER BY e.occurred_at DESC, e.id DESC LIMIT 50 OFFSET 900000`)
 		}
 	})
 }
+
+func TestGetEventsReturnsTheExistingOnesInIDOrder(t *testing.T) {
+	db := migratedDB(t)
+	ctx := context.Background()
+	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	a := insertTestEvent(t, db, testEvent{At: at, UserName: "admin"})
+	b := insertTestEvent(t, db, testEvent{At: at.Add(-time.Hour), UserName: "jsmith"})
+	evs, err := GetEvents(ctx, db, []uint64{b, 999999, a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 2 || evs[0].ID != a || evs[1].ID != b {
+		t.Fatalf("got %+v, want events %d and %d in id order", evs, a, b)
+	}
+	if evs, err := GetEvents(ctx, db, nil); err != nil || len(evs) != 0 {
+		t.Fatalf("no ids: %v %v", evs, err)
+	}
+}

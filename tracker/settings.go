@@ -28,6 +28,10 @@ const (
 	KeyCaptureMaxBytes       = "capture_max_bytes"
 	KeyCopyMaxChars          = "copy_max_chars"
 	KeyRetentionDays         = "retention_days"
+	KeyRetentionSchedule     = "retention_schedule"
+	KeyRetentionTimezone     = "retention_timezone"
+	KeyRetentionBatch        = "retention_batch"
+	KeyContentMaxMB          = "content_max_mb"
 	KeyCompanyDomains        = "company_domains"
 	KeyBeaconURL             = "beacon_url"
 	KeyTrustedProxies        = "trusted_proxies"
@@ -61,6 +65,13 @@ var configKeys = []ConfigKey{
 	{Name: KeyCaptureMaxBytes, Default: "104857600", validate: validInt(0, 1<<40)},
 	{Name: KeyCopyMaxChars, Default: "65536", validate: validInt(0, 10<<20)},
 	{Name: KeyRetentionDays, Default: "365", validate: validInt(1, 36500)},
+	// Retention (package retention): when the purge runs, in which zone,
+	// how many rows one short transaction deletes, and a cap on the stored
+	// (compressed) size of captured content in MiB, 0 = no cap.
+	{Name: KeyRetentionSchedule, Default: "17 3 * * *", validate: validCron},
+	{Name: KeyRetentionTimezone, Default: "UTC", validate: validTimezone},
+	{Name: KeyRetentionBatch, Default: "1000", validate: validInt(100, 10000)},
+	{Name: KeyContentMaxMB, Default: "0", validate: validInt(0, 1<<30)},
 	{Name: KeyCompanyDomains, Default: "", validate: validDomains},
 	// Where tracker.js posts beacons: "" = the same-origin proxy path
 	// /dxtracker/api/v1/beacons, "relay" = the extension's relay action, or
@@ -247,6 +258,10 @@ type Settings struct {
 	CaptureMaxBytes       int64
 	CopyMaxChars          int64
 	RetentionDays         int64
+	RetentionSchedule     string
+	RetentionTimezone     string
+	RetentionBatch        int64
+	ContentMaxMB          int64
 	CompanyDomains        []string
 	BeaconSecret          string
 
@@ -300,6 +315,10 @@ func ParseSettings(raw map[string]string) Settings {
 		CaptureMaxBytes:       num(KeyCaptureMaxBytes),
 		CopyMaxChars:          num(KeyCopyMaxChars),
 		RetentionDays:         num(KeyRetentionDays),
+		RetentionSchedule:     get(KeyRetentionSchedule),
+		RetentionTimezone:     get(KeyRetentionTimezone),
+		RetentionBatch:        num(KeyRetentionBatch),
+		ContentMaxMB:          num(KeyContentMaxMB),
 		CompanyDomains:        SplitList(get(KeyCompanyDomains)),
 		BeaconSecret:          raw[KeyBeaconSecret],
 		NotifyLanguage:        get(KeyNotifyLanguage),

@@ -117,6 +117,36 @@ function testSettingsSaveWritesEveryValueInOneTransactionWithUtcTimes()
     Dxt_TestDb::db()->query("DELETE FROM dxt_config WHERE name = 'beacon_url'");
 }
 
+function testSettingsSaveRecordsWhoSetEachValue()
+{
+    Dxt_TestDb::reset();
+    $db = Dxt_Db::connect(Dxt_TestDb::dbconfig());
+    $who = function (string $name): ?string {
+        $stmt = Dxt_TestDb::db()->prepare('SELECT updated_by FROM dxt_config WHERE name = ?');
+        $stmt->bind_param('s', $name);
+        $stmt->execute();
+        $row = $stmt->get_result()->fetch_row();
+        $stmt->close();
+        return $row[0];
+    };
+    Dxt_Settings::save($db, array('retention_days' => '90', 'track_copy' => '1'), 'alice');
+    Dxt_Assert::same('alice', $who('retention_days'), 'explicit user name');
+    Dxt_Assert::same('alice', $who('track_copy'), 'every row of the save');
+
+    $saved = isset($GLOBALS['current_user']) ? $GLOBALS['current_user'] : null;
+    try {
+        // As in Vtiger's web UI: the logged-in administrator is the global $current_user.
+        $GLOBALS['current_user'] = (object) array('id' => 1, 'user_name' => 'admin');
+        Dxt_Settings::save($db, array('retention_days' => '120'));
+        Dxt_Assert::same('admin', $who('retention_days'), '$current_user by default');
+        Dxt_Assert::same('alice', $who('track_copy'), 'rows not saved keep their author');
+    } finally {
+        $GLOBALS['current_user'] = $saved;
+    }
+    $db->close();
+    Dxt_TestDb::reset();
+}
+
 function testSettingsSaveWritesNothingWhenAnyValueIsWrong()
 {
     Dxt_TestDb::reset();

@@ -156,12 +156,19 @@ final class Dxt_Settings
     /**
      * Validates every value and stores them in ONE transaction; nothing is
      * written if any value is wrong. Returns the normalised values stored.
+     * Each row records who set it (dxt_config.updated_by, which the
+     * daemon's retention audit names): $updatedBy, else the user name of
+     * Vtiger's global $current_user (the logged-in administrator).
      *
      * @throws Dxt_SettingsValidationException listing every wrong value.
      * @throws RuntimeException when the database fails (rolled back).
      */
-    public static function save(mysqli $db, array $values): array
+    public static function save(mysqli $db, array $values, ?string $updatedBy = null): array
     {
+        if ($updatedBy === null) {
+            $user = isset($GLOBALS['current_user']) ? $GLOBALS['current_user'] : null;
+            $updatedBy = is_object($user) && isset($user->user_name) && is_scalar($user->user_name) ? (string) $user->user_name : null;
+        }
         list($clean, $errors) = self::validateAll($values);
         if ($errors) {
             throw new Dxt_SettingsValidationException($errors);
@@ -173,15 +180,15 @@ final class Dxt_Settings
             throw new RuntimeException('write dxt_config: ' . $db->error);
         }
         try {
-            $stmt = $db->prepare('INSERT INTO dxt_config (name, value, updated_at) VALUES (?, ?, UTC_TIMESTAMP(6))
-ON DUPLICATE KEY UPDATE value = VALUES(value), updated_at = VALUES(updated_at)');
+            $stmt = $db->prepare('INSERT INTO dxt_config (name, value, updated_at, updated_by) VALUES (?, ?, UTC_TIMESTAMP(6), ?)
+ON DUPLICATE KEY UPDATE value = VALUES(value), updated_at = VALUES(updated_at), updated_by = VALUES(updated_by)');
             if ($stmt === false) {
                 throw new RuntimeException('write dxt_config: ' . $db->error);
             }
             foreach ($clean as $name => $value) {
                 $n = $name;
                 $v = $value;
-                $stmt->bind_param('ss', $n, $v);
+                $stmt->bind_param('sss', $n, $v, $updatedBy);
                 if (!$stmt->execute()) {
                     throw new RuntimeException('write dxt_config ' . $name . ': ' . $stmt->error);
                 }
