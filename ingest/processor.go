@@ -20,14 +20,14 @@ import (
 
 // Tables the processor reacts to; every other table's rows are never decoded.
 var WatchedTables = []string{
-	"dxt_intake", "dxt_config",
+	"dxt_intake", "dxt_config", "dxt_rule",
 	"vtiger_schedulereports", "vtiger_users", "vtiger_loginhistory",
 }
 
 // WatchedColumns are the columns of the watched tables the processor reads
 // from the binlog where it reads fewer than all: an intake row is read
 // from its table, the binlog only says which.
-var WatchedColumns = map[string][]string{"dxt_intake": {"id"}}
+var WatchedColumns = map[string][]string{"dxt_intake": {"id"}, "dxt_rule": {"id"}}
 
 // QuietTables are written by the daemon itself for bookkeeping only; a
 // transaction touching nothing else is not progress worth a checkpoint.
@@ -67,6 +67,9 @@ type Options struct {
 	// OnRollback is called when a transaction that ran BeforeCommit did
 	// not commit, so caches built during it can be dropped.
 	OnRollback func()
+	// OnRulesChanged is called when the binlog shows a change of dxt_rule
+	// (any daemon's API, or SQL by hand), before the batch is applied.
+	OnRulesChanged func()
 }
 
 // Created describes an event a commit created or merged into.
@@ -203,6 +206,10 @@ func (p *Processor) ApplyBatch(ctx context.Context, b binlog.Batch) error {
 				}
 			case "vtiger_users":
 				p.dir.InvalidateUsers()
+			case "dxt_rule":
+				if p.opts.OnRulesChanged != nil {
+					p.opts.OnRulesChanged()
+				}
 			}
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/dxtracker/dxtracker/binlog"
 	"github.com/dxtracker/dxtracker/ingest"
 	"github.com/dxtracker/dxtracker/leader"
+	"github.com/dxtracker/dxtracker/notify"
 	"github.com/dxtracker/dxtracker/tracker"
 	"github.com/dxtracker/dxtracker/vtiger"
 )
@@ -103,4 +104,20 @@ func (r readiness) Ready() (bool, map[string]any) {
 		f(details)
 	}
 	return ok, details
+}
+
+// notificationDetails adds the outbox to readyz: what waits, and what
+// needs an administrator (failed, uncertain). They do not make the daemon
+// unready: tracking works without mail.
+func notificationDetails(w *notify.Worker) func(map[string]any) {
+	return func(d map[string]any) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		st, err := w.Stats(ctx)
+		if err != nil {
+			d["notifications"] = map[string]any{"error": "cannot read the outbox"}
+			return
+		}
+		d["notifications"] = st
+	}
 }

@@ -2,22 +2,28 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/dxtracker/dxtracker/alerting"
 	"github.com/dxtracker/dxtracker/api"
 	"github.com/dxtracker/dxtracker/beacon"
 	"github.com/dxtracker/dxtracker/binlog"
 	"github.com/dxtracker/dxtracker/config"
 	"github.com/dxtracker/dxtracker/ingest"
 	"github.com/dxtracker/dxtracker/leader"
+	"github.com/dxtracker/dxtracker/notify"
+	"github.com/dxtracker/dxtracker/retention"
+	"github.com/dxtracker/dxtracker/rules"
 	"github.com/dxtracker/dxtracker/tracker"
 	"github.com/dxtracker/dxtracker/vtiger"
 )
@@ -31,7 +37,18 @@ func cmdRun(ctx context.Context, args, env []string, stderr io.Writer) error {
 		return usageError{fmt.Sprintf("run takes no arguments, got %q", rest)}
 	}
 	log.Info().Str("version", version).Str("commit", commit).Interface("config", cfg.Redacted()).Msg("starting")
-	err = runDaemon(ctx, cfg, log)
+	// The level set now and by SIGHUP is the process-wide one; the logger
+	// itself lets everything through to it.
+	zerolog.SetGlobalLevel(levelOf(cfg))
+	log = log.Level(zerolog.TraceLevel)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	reload := func() (config.Config, error) {
+		c, _, err := config.Load(args, env)
+		return c, err
+	}
+	err = runDaemonWith(ctx, cfg, log, reload, hup)
 	if err != nil {
 		return err
 	}
@@ -41,10 +58,19 @@ func cmdRun(ctx context.Context, args, env []string, stderr io.Writer) error {
 
 // runDaemon wires the components and runs them until ctx is cancelled or
 // one of them fails; a failing component stops the others, so the process
-// never stays alive with a dead worker.
+// never stays alive with a dead worker. reload, if not nil, reads the
+// configuration again (SIGHUP).
 func runDaemon(ctx context.Context, cfg config.Config, log zerolog.Logger) error {
-	tlsConf, err := serverTLS(cfg)
+	return runDaemonWith(ctx, cfg, log, nil, nil)
+}
+
+func runDaemonWith(ctx context.Context, cfg config.Config, log zerolog.Logger, reload func() (config.Config, error), hup <-chan os.Signal) error {
+	certs, err := newCertSwitch(cfg)
 	if err != nil {
+		return err
+	}
+	mail := &mailSwitch{}
+	if err := mail.set(cfg); err != nil {
 		return err
 	}
 	db, mc, err := openDB(ctx, cfg, log, 30*time.Second)
@@ -62,7 +88,17 @@ func runDaemon(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 	}
 
 	dir := vtiger.NewDirectory(db, log)
-	proc := ingest.New(db, dir, log, ingest.Options{MergeWindow: cfg.ScheduleMergeWindow})
+	engine := rules.NewEngine(db, log)
+	var proc *ingest.Processor
+	procSettings := func() tracker.Settings { return proc.Settings() }
+	worker := notify.NewWorker(db, mail, procSettings, log, notify.Options{
+		From: cfg.SMTPFrom, WebhookSecret: cfg.WebhookSecret, Renderer: notify.NewRenderer(cfg.VtigerURL),
+		SendTimeout: cfg.SMTPTimeout + 30*time.Second,
+	})
+	alerts := alerting.New(engine, procSettings, worker.Notify, log)
+	proc = ingest.New(db, dir, log, alerts.Options(ingest.Options{MergeWindow: cfg.ScheduleMergeWindow}))
+	digester := notify.NewDigester(db, procSettings, log, notify.DigestOptions{Wake: worker.Notify})
+	purger := retention.New(db, log, retention.Options{})
 	elector := leader.New(db, leader.LockName(mc.DBName), log, leader.Options{})
 	settings := &liveSettings{db: db, proc: proc, dir: dir, elector: elector, log: log}
 	follower := binlog.New(binlog.Config{
@@ -79,8 +115,9 @@ func runDaemon(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 	}, db, log, proc)
 
 	// Beacons read beacon_secret, track_copy and copy_max_chars from the
-	// processor's settings, which it updates from the binlog: a rotated
-	// secret refuses old tokens with the next beacon.
+	// settings in force (the leader's processor updates them from the
+	// binlog, a standby polls): a rotated secret refuses old tokens within
+	// a second.
 	beacons := beacon.New(db, dir, settings.Get, log, beacon.Options{
 		TrustedProxies:  cfg.TrustedProxies,
 		AllowedOrigins:  cfg.AllowedOrigins,
@@ -92,20 +129,21 @@ func runDaemon(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 		DrainTimeout:    cfg.ShutdownTimeout,
 	})
 
-	metrics := newMetrics(follower, proc)
-	srv := api.New(db, dir, readiness{f: follower, elector: elector}, log,
-		api.WithCollectors(metrics, beacons.Collector()),
+	ready := readiness{f: follower, elector: elector, extra: []func(map[string]any){notificationDetails(worker)}}
+	srv := api.New(db, dir, ready, log,
+		api.WithCollectors(newMetrics(follower, proc, db, alerts, engine), beacons.Collector(), purger.Collector()),
+		api.WithRules(engine),
 		api.WithHandler(beacon.Path, beacons),
 		api.WithQuietRoute(beacon.Path), // a line per copy is noise; refusals are summed up by the beacon service
 		api.WithShutdownTimeout(cfg.ShutdownTimeout))
 
-	ln, err := listen(cfg.Listen, tlsConf)
+	ln, err := listen(cfg.Listen, certs.config())
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (is another dxtracker running? change listen)", cfg.Listen, err)
 	}
 	var bln net.Listener
 	if cfg.BeaconListen != "" {
-		if bln, err = listen(cfg.BeaconListen, tlsConf); err != nil {
+		if bln, err = listen(cfg.BeaconListen, certs.config()); err != nil {
 			ln.Close()
 			return fmt.Errorf("beacon_listen on %s: %w (is another dxtracker running? change beacon_listen)", cfg.BeaconListen, err)
 		}
@@ -119,9 +157,10 @@ func runDaemon(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 	// queue into the database while the HTTP servers wait for the
 	// requests in flight, which are answered after their commit.
 	g, gctx := errgroup.WithContext(ctx)
-	// The leader (one daemon per database) follows the binlog; a standby
-	// serves the API and beacons and takes over when the lock frees.
-	// Each term starts from the shared checkpoint.
+	// The leader (one daemon per database) follows the binlog, delivers
+	// notifications, makes the digest and purges old events; a standby
+	// serves the API and beacons and takes over when the lock frees. Each
+	// term starts from the shared checkpoint.
 	g.Go(func() error {
 		return elector.Run(gctx, func(lctx context.Context) error {
 			start, err := proc.Start(lctx)
@@ -132,10 +171,17 @@ func runDaemon(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 				return err
 			}
 			log.Info().Str("resume", start.String()).Msg("leading: following the binlog")
-			if err := follower.Run(lctx, start); err != nil {
-				return fmt.Errorf("binlog follower: %w", err)
-			}
-			return nil
+			lg, lgctx := errgroup.WithContext(lctx)
+			lg.Go(func() error {
+				if err := follower.Run(lgctx, start); err != nil {
+					return fmt.Errorf("binlog follower: %w", err)
+				}
+				return nil
+			})
+			lg.Go(func() error { return worker.Run(lgctx) })
+			lg.Go(func() error { return digester.Run(lgctx) })
+			lg.Go(func() error { return purger.Run(lgctx, proc.Settings) })
+			return lg.Wait()
 		})
 	})
 	g.Go(func() error { return settings.Run(gctx) })
@@ -154,6 +200,8 @@ func runDaemon(ctx context.Context, cfg config.Config, log zerolog.Logger) error
 			return nil
 		})
 	}
+	sup := &supervisor{log: log, elector: elector, follower: follower, cfg: cfg, reload: reload, hup: hup, mail: mail, certs: certs}
+	g.Go(func() error { return sup.Run(gctx) })
 	return g.Wait()
 }
 
@@ -162,27 +210,4 @@ func flavor(f string) string {
 		return ""
 	}
 	return f
-}
-
-// serverTLS loads the listeners' certificate when tls_cert and tls_key are
-// set (config ensures both or neither); nil means plain HTTP.
-func serverTLS(cfg config.Config) (*tls.Config, error) {
-	if cfg.TLSCert == "" {
-		return nil, nil
-	}
-	cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
-	if err != nil {
-		return nil, &config.Error{Key: "tls_cert", Problem: fmt.Sprintf("cannot load the certificate %s with the key %s: %v (both must be PEM files readable by the daemon's user, the key matching the certificate)", cfg.TLSCert, cfg.TLSKey, err),
-			Example: "tls_cert = \"/etc/dxtracker/tls/cert.pem\" and tls_key = \"/etc/dxtracker/tls/key.pem\""}
-	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
-}
-
-// listen opens a TCP listener, speaking TLS when tlsConf is set.
-func listen(addr string, tlsConf *tls.Config) (net.Listener, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil || tlsConf == nil {
-		return ln, err
-	}
-	return tls.NewListener(ln, tlsConf), nil
 }

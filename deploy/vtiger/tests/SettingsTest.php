@@ -76,6 +76,44 @@ function testSettingsNeverTouchTheBeaconSecretOrUnknownKeys()
     Dxt_Assert::false(Dxt_Settings::isEditable('beacon_secret'), 'secret not editable');
 }
 
+function testSettingsNotificationAndDigestKeysValidateLikeTheDaemon()
+{
+    // Defaults as tracker/settings.go.
+    foreach (array('notify_language' => 'en', 'notify_attach_content' => '0', 'notify_max_per_minute' => '10',
+        'notify_webhook_url' => '', 'digest_enabled' => '0', 'digest_schedule' => '0 8 * * *', 'digest_timezone' => 'UTC') as $k => $d) {
+        Dxt_Assert::true(Dxt_Settings::isEditable($k), $k . ' editable');
+        Dxt_Assert::same($d, Dxt_Settings::defaultValue($k), $k . ' default');
+    }
+    Dxt_Assert::same('ja', Dxt_Settings::validate('notify_language', ' JA '), 'language lowercased');
+    foreach (array('fr', 'english', '') as $v) {
+        dxt_settings_expect_error('notify_language', $v);
+    }
+    Dxt_Assert::same('1', Dxt_Settings::validate('notify_attach_content', 'on'), 'switch');
+    Dxt_Assert::same('1', Dxt_Settings::validate('digest_enabled', true), 'switch');
+    Dxt_Assert::same('10000', Dxt_Settings::validate('notify_max_per_minute', '10000'), 'upper bound');
+    foreach (array('0', '10001', 'ten') as $v) {
+        dxt_settings_expect_error('notify_max_per_minute', $v);
+    }
+    Dxt_Assert::same('https://hooks.example.com/services/T0/B0/x?y=1', Dxt_Settings::validate('notify_webhook_url', 'https://hooks.example.com/services/T0/B0/x?y=1'), 'https URL');
+    Dxt_Assert::same('', Dxt_Settings::validate('notify_webhook_url', ' '), 'empty: no webhook');
+    foreach (array('ftp://example.com/x', 'https://user:pw@example.com/x', '/relative', 'hooks.example.com', 'https://', 'https://a b.com/') as $v) {
+        dxt_settings_expect_error('notify_webhook_url', $v);
+    }
+    foreach (array('0 8 * * *', '30 7 * * 1-5', '*/15 0-6,22-23 1,15 jan-mar MON-FRI', '0 0 ? * sun', '@daily', '@every 1h30m',
+        'CRON_TZ=Asia/Tokyo 0 8 * * *', '0 8 31 12 6') as $v) {
+        Dxt_Assert::same($v, Dxt_Settings::validate('digest_schedule', $v), 'cron ' . $v);
+    }
+    foreach (array('', '0 8 * *', '0 8 * * * *', '60 8 * * *', '0 24 * * *', '0 8 0 * *', '0 8 * 13 *', '0 8 * * 7', '0 8 * * xyz',
+        '*/0 * * * *', '5-2 * * * *', '@sometimes', '@every', 'TZ=Mars/Base 0 8 * * *') as $v) {
+        dxt_settings_expect_error('digest_schedule', $v);
+    }
+    Dxt_Assert::same('Asia/Tokyo', Dxt_Settings::validate('digest_timezone', 'Asia/Tokyo'), 'IANA zone');
+    Dxt_Assert::same('UTC', Dxt_Settings::validate('digest_timezone', 'UTC'), 'UTC');
+    foreach (array('', 'Local', 'asia/tokyo', 'Mars/Base', '+09:00', 'JST-9') as $v) {
+        dxt_settings_expect_error('digest_timezone', $v);
+    }
+}
+
 function dxt_settings_rows(mysqli $db): array
 {
     $out = array();

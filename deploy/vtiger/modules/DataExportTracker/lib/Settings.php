@@ -40,6 +40,15 @@ final class Dxt_Settings
         'retention_days'          => array('365', 'int', 1, 36500),
         'company_domains'         => array('', 'domains'),
         'beacon_url'              => array('', 'beacon_url'),
+        // Notifications and the daily digest (the webhook's signing key is
+        // a daemon secret, webhook_secret in its config file, never here).
+        'notify_language'         => array('en', 'enum', array('en', 'ja')),
+        'notify_attach_content'   => array('0', 'bool'),
+        'notify_max_per_minute'   => array('10', 'int', 1, 10000),
+        'notify_webhook_url'      => array('', 'webhook_url'),
+        'digest_enabled'          => array('0', 'bool'),
+        'digest_schedule'         => array('0 8 * * *', 'cron'),
+        'digest_timezone'         => array('UTC', 'timezone'),
     );
 
     /** Names of the editable keys, in a stable order. */
@@ -92,6 +101,18 @@ final class Dxt_Settings
                 break;
             case 'domains':
                 $err = self::validDomains($v, $out);
+                break;
+            case 'enum':
+                $err = self::validEnum($v, $rule[2], $out);
+                break;
+            case 'webhook_url':
+                $err = self::validWebhookUrl($v, $out);
+                break;
+            case 'cron':
+                $err = self::validCron($v, $out);
+                break;
+            case 'timezone':
+                $err = self::validTimezone($v, $out);
                 break;
             default:
                 $err = self::validBeaconUrl($v, $out);
@@ -308,6 +329,143 @@ ON DUPLICATE KEY UPDATE value = VALUES(value), updated_at = VALUES(updated_at), 
         }
         $out = implode(',', $list);
         return null;
+    }
+
+    private static function validEnum(string $v, array $allowed, &$out): ?string
+    {
+        $lv = strtolower($v);
+        if (in_array($lv, $allowed, true)) {
+            $out = $lv;
+            return null;
+        }
+        return sprintf('want one of %s, got "%s"', implode(', ', $allowed), $v);
+    }
+
+    private static function validWebhookUrl(string $v, &$out): ?string
+    {
+        if ($v === '') {
+            $out = '';
+            return null;
+        }
+        $p = strlen($v) <= 1024 && !preg_match('/[\s"\'<>\\\\]/', $v) ? parse_url($v) : false;
+        if (is_array($p) && isset($p['scheme'], $p['host']) && $p['host'] !== ''
+            && in_array(strtolower($p['scheme']), array('http', 'https'), true) && !isset($p['user']) && !isset($p['pass'])) {
+            $out = $v;
+            return null;
+        }
+        return sprintf('want empty or an http(s) URL without credentials, e.g. https://hooks.example.com/dxt, got "%s"', $v);
+    }
+
+    /**
+     * A schedule as robfig/cron's ParseStandard (the daemon's) accepts it:
+     * five fields (minute hour day-of-month month day-of-week) of *, ?,
+     * numbers, names (jan, mon), ranges, lists and /steps; or @yearly,
+     * @annually, @monthly, @weekly, @daily, @midnight, @hourly, @every
+     * <duration>; optionally after TZ=<zone> or CRON_TZ=<zone>.
+     */
+    public static function isCron(string $v): bool
+    {
+        $v = trim($v);
+        if (preg_match('/^(?:CRON_)?TZ=(\S+)\s+(.*)$/sD', $v, $m)) {
+            if (!self::isTimezone($m[1])) {
+                return false;
+            }
+            $v = trim($m[2]);
+        }
+        if ($v !== '' && $v[0] === '@') {
+            if (in_array($v, array('@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'), true)) {
+                return true;
+            }
+            return preg_match('/^@every\s+(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h)(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h))*$/uD', $v) === 1;
+        }
+        $fields = preg_split('/\s+/', $v, -1, PREG_SPLIT_NO_EMPTY);
+        if (count($fields) !== 5) {
+            return false;
+        }
+        $months = array('jan' => 1, 'feb' => 2, 'mar' => 3, 'apr' => 4, 'may' => 5, 'jun' => 6,
+            'jul' => 7, 'aug' => 8, 'sep' => 9, 'oct' => 10, 'nov' => 11, 'dec' => 12);
+        $days = array('sun' => 0, 'mon' => 1, 'tue' => 2, 'wed' => 3, 'thu' => 4, 'fri' => 5, 'sat' => 6);
+        $bounds = array(array(0, 59, array()), array(0, 23, array()), array(1, 31, array()), array(1, 12, $months), array(0, 6, $days));
+        foreach ($fields as $i => $field) {
+            foreach (explode(',', $field) as $expr) {
+                if (!self::cronRange($expr, $bounds[$i][0], $bounds[$i][1], $bounds[$i][2])) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    private static function cronRange(string $expr, int $min, int $max, array $names): bool
+    {
+        $parts = explode('/', $expr);
+        if (count($parts) > 2) {
+            return false;
+        }
+        $lowHigh = explode('-', $parts[0]);
+        if (count($lowHigh) > 2) {
+            return false;
+        }
+        if ($lowHigh[0] === '*' || $lowHigh[0] === '?') {
+            if (count($lowHigh) !== 1) {
+                return false;
+            }
+            $start = $min;
+            $end = $max;
+        } else {
+            $start = self::cronValue($lowHigh[0], $names);
+            $end = count($lowHigh) === 2 ? self::cronValue($lowHigh[1], $names) : $start;
+            if ($start === null || $end === null) {
+                return false;
+            }
+        }
+        if (count($parts) === 2) {
+            if (!preg_match('/^[0-9]+$/D', $parts[1]) || (int) $parts[1] <= 0 || strlen($parts[1]) > 9) {
+                return false;
+            }
+        }
+        return $start >= $min && $end <= $max && $start <= $end;
+    }
+
+    private static function cronValue(string $s, array $names): ?int
+    {
+        $l = strtolower($s);
+        if (isset($names[$l])) {
+            return $names[$l];
+        }
+        if (!preg_match('/^[0-9]+$/D', $s) || strlen($s) > 9) {
+            return null;
+        }
+        return (int) $s;
+    }
+
+    private static function validCron(string $v, &$out): ?string
+    {
+        if (self::isCron($v)) {
+            $out = $v;
+            return null;
+        }
+        return sprintf('want a cron schedule of five fields such as "0 8 * * *" (08:00 daily) or "30 7 * * 1-5", got "%s"', $v);
+    }
+
+    /** An IANA time zone name as Go's time.LoadLocation knows it (not "Local"). */
+    public static function isTimezone(string $v): bool
+    {
+        static $zones = null;
+        if ($zones === null) {
+            $zones = array_flip(DateTimeZone::listIdentifiers(DateTimeZone::ALL_WITH_BC));
+            $zones['UTC'] = 0;
+        }
+        return $v !== '' && isset($zones[$v]);
+    }
+
+    private static function validTimezone(string $v, &$out): ?string
+    {
+        if (self::isTimezone($v)) {
+            $out = $v;
+            return null;
+        }
+        return sprintf('want an IANA time zone such as Asia/Tokyo or UTC, got "%s"', $v);
     }
 
     private static function validBeaconUrl(string $v, &$out): ?string

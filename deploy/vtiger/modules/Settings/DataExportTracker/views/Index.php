@@ -105,6 +105,8 @@ class Settings_DataExportTracker_Index_View extends Settings_Vtiger_Index_View
             'track_report_export' => 'LBL_TRACK_REPORT_EXPORT',
             'track_scheduled_reports' => 'LBL_TRACK_SCHEDULED_REPORTS',
             'track_copy' => 'LBL_TRACK_COPY',
+            'notify_attach_content' => 'LBL_NOTIFY_ATTACH_CONTENT',
+            'digest_enabled' => 'LBL_DIGEST_ENABLED',
         ));
         $viewer->assign('TEXT_FIELDS', array(
             'notify_admin_email' => array('LBL_NOTIFY_ADMIN_EMAIL', 'LBL_NOTIFY_ADMIN_EMAIL_HINT', 'text'),
@@ -112,6 +114,11 @@ class Settings_DataExportTracker_Index_View extends Settings_Vtiger_Index_View
             'retention_days' => array('LBL_RETENTION_DAYS', 'LBL_RETENTION_DAYS_HINT', 'number'),
             'company_domains' => array('LBL_COMPANY_DOMAINS', 'LBL_COMPANY_DOMAINS_HINT', 'text'),
             'beacon_url' => array('LBL_BEACON_URL', 'LBL_BEACON_URL_HINT', 'text'),
+            'notify_language' => array('LBL_NOTIFY_LANGUAGE', 'LBL_NOTIFY_LANGUAGE_HINT', 'text'),
+            'notify_max_per_minute' => array('LBL_NOTIFY_MAX_PER_MINUTE', 'LBL_NOTIFY_MAX_PER_MINUTE_HINT', 'number'),
+            'notify_webhook_url' => array('LBL_NOTIFY_WEBHOOK_URL', 'LBL_NOTIFY_WEBHOOK_URL_HINT', 'text'),
+            'digest_schedule' => array('LBL_DIGEST_SCHEDULE', 'LBL_DIGEST_SCHEDULE_HINT', 'text'),
+            'digest_timezone' => array('LBL_DIGEST_TIMEZONE', 'LBL_DIGEST_TIMEZONE_HINT', 'text'),
         ));
         $viewer->assign('SAVE_URL', 'index.php?module=DataExportTracker&parent=Settings&action=SaveConfig');
         $viewer->assign('EDIT_URL', 'index.php?module=DataExportTracker&parent=Settings&view=Index&tab=config&edit=1');
