@@ -55,6 +55,9 @@ type Config struct {
 	SMTPFrom     string
 	SMTPTLS      string // starttls | tls | none
 	SMTPTimeout  time.Duration
+	// NotifyRetryBase is the first wait after a failed delivery; it
+	// doubles up to an hour, for up to 24 hours.
+	NotifyRetryBase time.Duration
 
 	// WebhookSecret signs webhook notifications (HMAC-SHA256).
 	WebhookSecret string

@@ -95,7 +95,7 @@ func TestDefaultsApplyWhenOnlyRequiredKeysAreSet(t *testing.T) {
 		MySQLDSN: goodDSN, ServerID: 4242, Listen: "127.0.0.1:8787", SMTPTLS: "starttls",
 		LogLevel: "info", LogFormat: "auto", Flavor: "auto",
 		Heartbeat: 5 * time.Second, ScheduleMergeWindow: 10 * time.Minute, ShutdownTimeout: 15 * time.Second,
-		SMTPTimeout: 30 * time.Second, BeaconUserRate: 20, BeaconUserBurst: 60, BeaconIPRate: 200, BeaconIPBurst: 400,
+		SMTPTimeout: 30 * time.Second, NotifyRetryBase: 30 * time.Second, BeaconUserRate: 20, BeaconUserBurst: 60, BeaconIPRate: 200, BeaconIPBurst: 400,
 		BeaconQueue: 8192, BeaconMemoryMB: 64, BeaconWriters: 2,
 	}
 	if got := fmt.Sprintf("%+v", c.Redacted()); got != fmt.Sprintf("%+v", want.Redacted()) {

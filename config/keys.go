@@ -188,6 +188,9 @@ var keys = []*key{
 	{name: "smtp_timeout", kind: kindDuration, def: "30s", example: "30s",
 		usage: "time allowed for one SMTP conversation or webhook POST",
 		apply: duration(func(c *Config) *time.Duration { return &c.SMTPTimeout }, time.Second, 10*time.Minute)},
+	{name: "notify_retry_base", kind: kindDuration, def: "30s", example: "30s",
+		usage: "first wait after a failed mail or webhook delivery; doubles up to 1h, for up to 24h",
+		apply: duration(func(c *Config) *time.Duration { return &c.NotifyRetryBase }, time.Second, time.Hour)},
 	{name: "webhook_secret", secret: true, fileOK: true, noFlag: true, example: "secret",
 		usage: "HMAC-SHA256 key that signs webhook notifications; from DXT_WEBHOOK_SECRET, DXT_WEBHOOK_SECRET_FILE or --webhook-secret-file",
 		apply: func(c *Config, v value) string {

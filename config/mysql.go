@@ -80,6 +80,7 @@ func (c Config) Redacted() map[string]string {
 		"smtp_from":             c.SMTPFrom,
 		"smtp_tls":              c.SMTPTLS,
 		"smtp_timeout":          c.SMTPTimeout.String(),
+		"notify_retry_base":     c.NotifyRetryBase.String(),
 		"webhook_secret":        secret(c.WebhookSecret),
 		"beacon_user_rate":      fmtRate(c.BeaconUserRate),
 		"beacon_user_burst":     strconv.Itoa(c.BeaconUserBurst),

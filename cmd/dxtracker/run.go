@@ -93,7 +93,7 @@ func runDaemonWith(ctx context.Context, cfg config.Config, log zerolog.Logger, r
 	procSettings := func() tracker.Settings { return proc.Settings() }
 	worker := notify.NewWorker(db, mail, procSettings, log, notify.Options{
 		From: cfg.SMTPFrom, WebhookSecret: cfg.WebhookSecret, Renderer: notify.NewRenderer(cfg.VtigerURL),
-		SendTimeout: cfg.SMTPTimeout + 30*time.Second,
+		SendTimeout: cfg.SMTPTimeout + 30*time.Second, RetryBase: cfg.NotifyRetryBase,
 	})
 	alerts := alerting.New(engine, procSettings, worker.Notify, log)
 	proc = ingest.New(db, dir, log, alerts.Options(ingest.Options{MergeWindow: cfg.ScheduleMergeWindow}))
