@@ -49,6 +49,12 @@ final class Dxt_Settings
         'digest_enabled'          => array('0', 'bool'),
         'digest_schedule'         => array('0 8 * * *', 'cron'),
         'digest_timezone'         => array('UTC', 'timezone'),
+        // Retention: when the purge runs, how much it deletes per
+        // transaction, and an optional cap on stored captured content.
+        'retention_schedule'      => array('17 3 * * *', 'cron'),
+        'retention_timezone'      => array('UTC', 'timezone'),
+        'retention_batch'         => array('1000', 'int', 100, 10000),
+        'content_max_mb'          => array('0', 'int', 0, 1073741824),
     );
 
     /** Names of the editable keys, in a stable order. */

@@ -119,6 +119,10 @@ class Settings_DataExportTracker_Index_View extends Settings_Vtiger_Index_View
             'notify_webhook_url' => array('LBL_NOTIFY_WEBHOOK_URL', 'LBL_NOTIFY_WEBHOOK_URL_HINT', 'text'),
             'digest_schedule' => array('LBL_DIGEST_SCHEDULE', 'LBL_DIGEST_SCHEDULE_HINT', 'text'),
             'digest_timezone' => array('LBL_DIGEST_TIMEZONE', 'LBL_DIGEST_TIMEZONE_HINT', 'text'),
+            'retention_schedule' => array('LBL_RETENTION_SCHEDULE', 'LBL_RETENTION_SCHEDULE_HINT', 'text'),
+            'retention_timezone' => array('LBL_RETENTION_TIMEZONE', 'LBL_RETENTION_TIMEZONE_HINT', 'text'),
+            'retention_batch' => array('LBL_RETENTION_BATCH', 'LBL_RETENTION_BATCH_HINT', 'number'),
+            'content_max_mb' => array('LBL_CONTENT_MAX_MB', 'LBL_CONTENT_MAX_MB_HINT', 'number'),
         ));
         $viewer->assign('SAVE_URL', 'index.php?module=DataExportTracker&parent=Settings&action=SaveConfig');
         $viewer->assign('EDIT_URL', 'index.php?module=DataExportTracker&parent=Settings&view=Index&tab=config&edit=1');

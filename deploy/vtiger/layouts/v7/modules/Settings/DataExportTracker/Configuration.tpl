@@ -73,7 +73,7 @@
 						<tr>
 							<td class="fieldLabel"><label for="dxt_{$NAME}">{vtranslate($FIELD[0], $QUALIFIED_MODULE)}</label></td>
 							<td class="fieldValue">
-								<input class="inputElement form-control dxt-input" id="dxt_{$NAME}" name="{$NAME}" data-rule="{$NAME}" type="{if $FIELD[2] eq 'number'}number{else}text{/if}" {if $NAME eq 'retention_days'}min="1" max="36500" {elseif $NAME eq 'notify_min_records'}min="0" {elseif $NAME eq 'notify_max_per_minute'}min="1" max="10000" {/if}value="{$SETTINGS[$NAME]|escape:'html'}" />
+								<input class="inputElement form-control dxt-input" id="dxt_{$NAME}" name="{$NAME}" data-rule="{$NAME}" type="{if $FIELD[2] eq 'number'}number{else}text{/if}" {if $NAME eq 'retention_days'}min="1" max="36500" {elseif $NAME eq 'notify_min_records'}min="0" {elseif $NAME eq 'notify_max_per_minute'}min="1" max="10000" {elseif $NAME eq 'retention_batch'}min="100" max="10000" {elseif $NAME eq 'content_max_mb'}min="0" {/if}value="{$SETTINGS[$NAME]|escape:'html'}" />
 								<div class="help-block">{vtranslate($FIELD[1], $QUALIFIED_MODULE)}</div>
 								<div class="text-danger dxt-field-error" data-error-for="{$NAME}">{if isset($FIELD_ERRORS[$NAME])}{$FIELD_ERRORS[$NAME]|escape:'html'}{/if}</div>
 							</td>
