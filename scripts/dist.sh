@@ -35,7 +35,9 @@ deb_version() {
 	else
 		base=$v
 	fi
-	if [[ $base =~ ^[0-9] ]]; then
+	# A version (1.2.3) starts with digits and a dot; a bare commit hash
+	# (git describe without tags) may start with a digit too.
+	if [[ $base =~ ^[0-9]+\. ]]; then
 		echo "${base//-/\~}$suffix"
 	else
 		echo "0.0.0~git.$base${suffix/+/.}"
