@@ -37,9 +37,11 @@ import (
 const doctorCountsTableGrants = true
 
 // daemonSpeaksSdNotify says whether `dxtracker run` is wired to sdnotify
-// (READY=1 once the binlog stream is open, STOPPING=1 on SIGTERM). Until it
-// is, the datagrams are only logged. Set to true when run.go calls it.
-const daemonSpeaksSdNotify = false
+// (READY=1 once the binlog stream is open, STOPPING=1 on SIGTERM): it is
+// (cmd/dxtracker/supervisor.go; end to end in
+// cmd/dxtracker/e2e_sdnotify_test.go), so the datagrams are checked, not
+// only logged.
+const daemonSpeaksSdNotify = true
 
 // grantsSQL is deploy/mysql/grants.sql with the placeholders filled in.
 func grantsSQL(t *testing.T, db, host, password string) string {
@@ -344,6 +346,20 @@ func runDaemonUntilEvent(t *testing.T, dsn string, rootDB *sql.DB) {
 			t.Fatalf("daemon not healthy after 60s\n%s", logs())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	// As `systemctl start` does: wait for READY=1 (the daemon's main loop
+	// sends it within a tick of the stream opening, which can be after
+	// /healthz answers).
+	for deadline := time.Now().Add(30 * time.Second); daemonSpeaksSdNotify; time.Sleep(50 * time.Millisecond) {
+		mu.Lock()
+		ready := slices.ContainsFunc(messages, func(m string) bool { return slices.Contains(strings.Split(m, "\n"), "READY=1") })
+		mu.Unlock()
+		if ready {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no READY=1 on NOTIFY_SOCKET within 30s of /healthz\n%s", logs())
+		}
 	}
 
 	var before int
