@@ -53,6 +53,7 @@ type Follower struct {
 
 	mu       sync.Mutex
 	position Position // accepted by the Handler
+	readPos  Position // last boundary the reader got to
 }
 
 // New returns a Follower. It does no I/O; Run does. db is used for the
@@ -88,15 +89,16 @@ func New(cfg Config, db *sql.DB, log zerolog.Logger, h Handler) *Follower {
 // Status is safe to call from any goroutine.
 func (f *Follower) Status() Status {
 	f.mu.Lock()
-	pos := f.position
+	pos, read := f.position, f.readPos
 	f.mu.Unlock()
 	s := Status{
-		Connected:   f.connected.Load(),
-		Position:    pos,
-		Reconnects:  f.reconnects.Load(),
-		EventsRead:  f.events.Load(),
-		BytesRead:   f.bytes.Load(),
-		RowsDecoded: f.rowsDecoded.Load(),
+		Connected:    f.connected.Load(),
+		Position:     pos,
+		ReadPosition: read,
+		Reconnects:   f.reconnects.Load(),
+		EventsRead:   f.events.Load(),
+		BytesRead:    f.bytes.Load(),
+		RowsDecoded:  f.rowsDecoded.Load(),
 	}
 	if ts := f.lastEventUnix.Load(); ts != 0 {
 		s.LastEventTime = time.Unix(ts, 0).UTC()

@@ -321,6 +321,9 @@ func (r *reader) run(ctx context.Context, q *eventQueue) readResult {
 		}
 		f.events.Add(uint64(len(evs)))
 		f.bytes.Add(nbytes)
+		f.mu.Lock()
+		f.readPos = a.cur
+		f.mu.Unlock()
 		if !f.connected.Load() {
 			f.connected.Store(true)
 		}

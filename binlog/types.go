@@ -182,6 +182,10 @@ type Status struct {
 	// Position is the resume point the Handler last accepted (or the start
 	// position before the first batch).
 	Position Position
+	// ReadPosition is the last transaction boundary read from the stream,
+	// past transactions on other tables the Handler never sees; with the
+	// server's binlog size it tells how far behind the reading is.
+	ReadPosition Position
 	// LastEventTime is the header time of the last binlog event read
 	// (heartbeats and synthetic events excluded).
 	LastEventTime time.Time

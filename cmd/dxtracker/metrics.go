@@ -127,8 +127,12 @@ func (m *daemonMetrics) collectDB(ch chan<- prometheus.Metric, st binlog.Status)
 		}
 		gauge(m.outboxDepth, depth)
 	}
-	if st.Connected && st.Position.File != "" {
-		if b, err := binlogBytesBehind(ctx, m.db, st.Position); err == nil {
+	pos := st.ReadPosition
+	if pos.File == "" {
+		pos = st.Position
+	}
+	if st.Connected && pos.File != "" {
+		if b, err := binlogBytesBehind(ctx, m.db, pos); err == nil {
 			gauge(m.lagBytes, float64(b))
 		}
 	}

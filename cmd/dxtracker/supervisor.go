@@ -41,14 +41,8 @@ func (s *supervisor) Run(ctx context.Context) error {
 	var lastPing time.Time
 	role := ""
 	for {
-		select {
-		case <-ctx.Done():
-			s.notify(sdnotify.Stopping())
-			return nil
-		case <-s.hup:
-			s.reloadConfig()
-		case <-t.C:
-		}
+		// Checked before waiting, so READY and the first WATCHDOG do not
+		// wait for a tick.
 		if r := s.elector.Role(); r != role && s.serving(r) {
 			if role == "" {
 				s.log.Info().Str("role", r).Msg("ready")
@@ -60,6 +54,14 @@ func (s *supervisor) Run(ctx context.Context) error {
 		if wdOn && time.Since(lastPing) >= wd/2 {
 			s.notify(sdnotify.Watchdog())
 			lastPing = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			s.notify(sdnotify.Stopping())
+			return nil
+		case <-s.hup:
+			s.reloadConfig()
+		case <-t.C:
 		}
 	}
 }
