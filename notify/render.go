@@ -191,11 +191,16 @@ func eventSubject(l string, ev tracker.Event, d eventDetails) string {
 		if d.ExternalRecipients != nil {
 			ext = *d.ExternalRecipients
 		}
-		what := strings.TrimSpace(n + " " + module)
+		// Without a record count (the probe's capture has not arrived)
+		// the module alone says nothing worth a subject.
+		what := ""
+		if n != "" {
+			what = strings.TrimSpace(n + " " + module)
+		}
 		if ja {
 			s := fmt.Sprintf("スケジュールレポート「%s」が ", name)
-			if what = strings.TrimSpace(module + " " + n); what != "" {
-				s += what + " 件を "
+			if n != "" {
+				s += strings.TrimSpace(module+" "+n) + " 件を "
 			}
 			s += fmt.Sprintf("%d 名に送信しました", total)
 			if ext > 0 {

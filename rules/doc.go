@@ -52,13 +52,17 @@
 // Figures on the 2-core development machine (MariaDB on the same machine):
 //
 //	history      baseline (built-in only)   100 rules, steady      100 rules, cold user
-//	1,000,000    0.63 µs                    15.4 µs (24× baseline)  3.5 ms
-//	10,000,000   0.80 µs                    14.0 µs (17× baseline)  9.8 ms
+//	1,000,000    0.65 µs                    14.8 µs (23× baseline)  0.59 ms
+//	10,000,000   0.70-1.06 µs               22-30 µs                1.6-1.9 ms
 //
-// (10M rows generate in 4m16s, 1M in 27s.) The goal, under 1 ms per event,
-// is met in steady state, where the cost does not grow with the history.
-// A cold user costs once per user per start and grows with the user's
-// rows in the longest look-back (about 2,400 per user at 10M with an 88-day
-// first_time): the module/IP maxima are not yet answered by a loose index
-// scan as intended (to be checked with EXPLAIN on the big table).
+// (10M rows generate in 4m16s on a quiet machine, 1M in 21s. The 10M row
+// was measured while the machine ran other work, load average 9-12 on 2
+// cores: steady state, normally 14 µs, doubled; the cold load before the
+// loose scans took 15-19 ms there, against 9.8 ms on a quiet machine.) The goal, under
+// 1 ms per event, is met in steady state, where the cost does not grow
+// with the history. A cold user costs once per user per start: one round
+// trip (see userState.load) whose cost grows with the user's events in the
+// longest velocity window and with the number of distinct modules and IPs
+// the user ever had (two index dives each, whatever the rows), not with
+// the rows in the look-back.
 package rules

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"cmp"
 	"container/list"
 	"context"
 	"database/sql"
@@ -221,14 +222,13 @@ func loadState(ctx context.Context, q tracker.Querier, ev *Event, n needs) (*use
 	t := ev.OccurredAt
 	if n.window > 0 {
 		s.recFrom = t.Add(-n.window - windowSlack)
-		if err := s.loadRecent(ctx, q, ev.UserName, ev.ID); err != nil {
-			return nil, err
-		}
 	}
 	if n.moduleDays > 0 || n.ipDays > 0 {
 		s.modFrom = t.AddDate(0, 0, -n.moduleDays).Add(-daysSlack)
 		s.ipFrom = t.AddDate(0, 0, -n.ipDays).Add(-daysSlack)
-		if err := s.loadLastSeen(ctx, q, ev, n); err != nil {
+	}
+	if n.any() {
+		if err := s.load(ctx, q, ev, n); err != nil {
 			return nil, err
 		}
 	}
@@ -248,77 +248,110 @@ func loadState(ctx context.Context, q tracker.Querier, ev *Event, n needs) (*use
 	return s, nil
 }
 
-// loadRecent reads the user's events in the longest velocity window
-// (index dxt_event_user).
-func (s *userState) loadRecent(ctx context.Context, q tracker.Querier, user string, before uint64) error {
-	rows, err := q.QueryContext(ctx, `SELECT id, occurred_at, type, module, record_count FROM dxt_event
-WHERE user_name = ? AND occurred_at > ? AND id < ? ORDER BY id`, user, s.recFrom, before)
-	if err != nil {
-		return fmt.Errorf("rules: load recent events of %s: %w", user, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var e entry
-		var module sql.NullString
-		var records sql.NullInt64
-		if err := rows.Scan(&e.id, &e.at, &e.typ, &module, &records); err != nil {
-			return fmt.Errorf("rules: load recent events of %s: %w", user, err)
-		}
-		e.module = module.String
-		if records.Int64 > 0 {
-			e.records = records.Int64
-		}
-		s.recent = append(s.recent, e)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("rules: load recent events of %s: %w", user, err)
-	}
-	return nil
-}
-
-// loadLastSeen fills s.modules and s.ips with the latest occurred_at of
-// each module and IP of the user among events before ev (id < ev.ID).
+// load reads, in one round trip, the user's events in the longest velocity
+// window and the latest time of each module and IP before ev (id < ev.ID).
+// The UNION ALL has up to four parts, told apart by the first column:
 //
-// The GROUP BYs are answered by loose scans of dxt_event_user_module and
-// dxt_event_user_ip: one index dive per distinct value, however long the
-// history, in one round trip. A loose scan can bound the time but not the
-// id, so it reads times before ev's only, and the few rows at or after
-// ev's time or id (the rest of the batch being ingested, ev itself, rows
-// out of time order) are read by a second query and sorted out here.
-func (s *userState) loadLastSeen(ctx context.Context, q tracker.Querier, ev *Event, n needs) error {
-	var parts []string
-	var args []any
+//   - 'e': the user's rows from the window's start, or from ev's time when
+//     there is no velocity rule (range of dxt_event_user): the window's
+//     events, and the edge rows at or after ev's time;
+//   - 'l': rows from ev's id on that are older than ev (primary key: the
+//     rest of the batch being ingested, ev itself; few);
+//   - 'm' and 'i': per module and per IP, the latest time from the
+//     look-back's start to ev's time, answered by loose index scans of
+//     dxt_event_user_module and dxt_event_user_ip ("Using index for
+//     group-by": two index dives per distinct value the user ever had,
+//     however many rows). MariaDB uses a loose scan only when the GROUP BY starts
+//     at the index's first column and that column is not a constant, hence
+//     the user as a range (equal under the collation, as user_name = ? is)
+//     and GROUP BY user_name, module. A loose scan can bound the time but
+//     not the id, so it reads times before ev's only; the rows at or after
+//     ev's time come from 'e', and the 'l' rows it may have counted are
+//     checked again here.
+func (s *userState) load(ctx context.Context, q tracker.Querier, ev *Event, n needs) error {
+	t := ev.OccurredAt
+	// The server compares occurred_at, DATETIME(6), with a time truncated
+	// to the microsecond; tm is ev's time as the server sees it.
+	tm := dbTime(t)
+	lastSeen := n.moduleDays > 0 || n.ipDays > 0
+	from := tm
+	if n.window > 0 {
+		from = dbTime(s.recFrom)
+	}
+	parts := []string{`(SELECT 'e', id, occurred_at, type, module, ip, record_count FROM dxt_event USE INDEX (dxt_event_user)
+  WHERE user_name = ? AND occurred_at >= ?)`}
+	args := []any{ev.UserName, from}
+	if lastSeen {
+		parts = append(parts, `(SELECT 'l', id, occurred_at, NULL, module, ip, NULL FROM dxt_event USE INDEX (PRIMARY)
+  WHERE id >= ? AND user_name = ? AND occurred_at < ?)`)
+		args = append(args, ev.ID, ev.UserName, tm)
+	}
 	if n.moduleDays > 0 {
-		parts = append(parts, `(SELECT 'm', module, MAX(occurred_at) FROM dxt_event
-  WHERE user_name = ? AND module IS NOT NULL AND occurred_at >= ? AND occurred_at < ? GROUP BY module)`)
-		args = append(args, ev.UserName, s.modFrom, ev.OccurredAt)
+		parts = append(parts, `(SELECT 'm', NULL, MAX(occurred_at), NULL, module, NULL, NULL FROM dxt_event FORCE INDEX (dxt_event_user_module)
+  WHERE user_name >= ? AND user_name <= ? AND module IS NOT NULL AND occurred_at >= ? AND occurred_at < ?
+  GROUP BY user_name, module)`)
+		args = append(args, ev.UserName, ev.UserName, dbTime(s.modFrom), tm)
 	}
 	if n.ipDays > 0 {
-		parts = append(parts, `(SELECT 'i', ip, MAX(occurred_at) FROM dxt_event
-  WHERE user_name = ? AND ip IS NOT NULL AND occurred_at >= ? AND occurred_at < ? GROUP BY ip)`)
-		args = append(args, ev.UserName, s.ipFrom, ev.OccurredAt)
+		parts = append(parts, `(SELECT 'i', NULL, MAX(occurred_at), NULL, NULL, ip, NULL FROM dxt_event FORCE INDEX (dxt_event_user_ip)
+  WHERE user_name >= ? AND user_name <= ? AND ip IS NOT NULL AND occurred_at >= ? AND occurred_at < ?
+  GROUP BY user_name, ip)`)
+		args = append(args, ev.UserName, ev.UserName, dbTime(s.ipFrom), tm)
 	}
-	if err := s.scanSeen(ctx, q, ev.UserName, strings.Join(parts, " UNION ALL "), args, nil); err != nil {
-		return err
-	}
-	// The edge: rows at or after ev's time (index dxt_event_user), and rows
-	// from ev's id on (primary key) that are older than ev.
-	var recheck []seenRow
-	err := s.scanSeen(ctx, q, ev.UserName, `SELECT id, module, ip, occurred_at FROM dxt_event WHERE user_name = ? AND occurred_at >= ?
-UNION ALL
-SELECT id, module, ip, occurred_at FROM dxt_event WHERE id >= ? AND user_name = ? AND occurred_at < ?`,
-		[]any{ev.UserName, ev.OccurredAt, ev.ID, ev.UserName, ev.OccurredAt}, func(r seenRow) {
-			switch {
-			case r.id < ev.ID:
-				s.note(r.module, r.ip, r.at, n)
-			case r.at.Before(ev.OccurredAt):
-				recheck = append(recheck, r) // counted by the loose scan but not before ev
-			}
-		})
+	rows, err := q.QueryContext(ctx, strings.Join(parts, "\nUNION ALL\n"), args...)
 	if err != nil {
-		return err
+		return fmt.Errorf("rules: load history of %s: %w", ev.UserName, err)
 	}
-	for _, r := range recheck {
+	defer rows.Close()
+	var edge, later []seenRow
+	for rows.Next() {
+		var (
+			kind            string
+			id              sql.Null[uint64]
+			at              time.Time
+			typ, module, ip sql.NullString
+			records         sql.NullInt64
+		)
+		if err := rows.Scan(&kind, &id, &at, &typ, &module, &ip, &records); err != nil {
+			return fmt.Errorf("rules: load history of %s: %w", ev.UserName, err)
+		}
+		r := seenRow{id: id.V, module: module.String, ip: ip.String, at: at}
+		switch kind {
+		case "m":
+			seen(s.modules, r.module, at)
+		case "i":
+			seen(s.ips, r.ip, at)
+		case "l":
+			later = append(later, r) // counted by the loose scan but not before ev
+		case "e":
+			if r.id >= ev.ID {
+				// Not before ev. Older than ev and not an 'l' row: ev's
+				// time has a fraction of a microsecond the table has not.
+				if lastSeen && !at.Before(tm) && at.Before(t) {
+					later = append(later, r)
+				}
+				continue
+			}
+			if n.window > 0 && at.After(s.recFrom) {
+				e := entry{id: r.id, at: at, typ: typ.String, module: r.module}
+				if records.Int64 > 0 {
+					e.records = records.Int64
+				}
+				s.recent = append(s.recent, e)
+			}
+			if lastSeen && !at.Before(tm) {
+				edge = append(edge, r)
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("rules: load history of %s: %w", ev.UserName, err)
+	}
+	slices.SortFunc(s.recent, func(a, b entry) int { return cmp.Compare(a.id, b.id) })
+	for _, r := range edge {
+		s.note(r.module, r.ip, r.at, n)
+	}
+	for _, r := range later {
 		if err := s.recheck(ctx, q, ev, "module", r.module, s.modules, s.modFrom, r.at); err != nil {
 			return err
 		}
@@ -328,6 +361,12 @@ SELECT id, module, ip, occurred_at FROM dxt_event WHERE id >= ? AND user_name = 
 	}
 	return nil
 }
+
+// dbTime is t truncated to the microsecond, as MariaDB compares it with a
+// DATETIME(6) column. Times are sent truncated: given more digits the
+// server truncates them in a comparison, but a loose index scan then finds
+// no row at all (MariaDB 10.11).
+func dbTime(t time.Time) time.Time { return t.Truncate(time.Microsecond) }
 
 type seenRow struct {
 	id         uint64
@@ -343,45 +382,6 @@ func (s *userState) note(module, ip string, at time.Time, n needs) {
 	if n.ipDays > 0 && ip != "" && !at.Before(s.ipFrom) {
 		seen(s.ips, ip, at)
 	}
-}
-
-// scanSeen runs query. With each == nil its rows are (m|i, value, time)
-// maxima; otherwise (id, module, ip, time) rows handed to each.
-func (s *userState) scanSeen(ctx context.Context, q tracker.Querier, user, query string, args []any, each func(seenRow)) error {
-	if query == "" {
-		return nil
-	}
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return fmt.Errorf("rules: load modules and IPs seen for %s: %w", user, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if each == nil {
-			var kind, v string
-			var at time.Time
-			if err := rows.Scan(&kind, &v, &at); err != nil {
-				return fmt.Errorf("rules: load modules and IPs seen for %s: %w", user, err)
-			}
-			if kind == "m" {
-				seen(s.modules, v, at)
-			} else {
-				seen(s.ips, v, at)
-			}
-			continue
-		}
-		var r seenRow
-		var module, ip sql.NullString
-		if err := rows.Scan(&r.id, &module, &ip, &r.at); err != nil {
-			return fmt.Errorf("rules: load modules and IPs seen for %s: %w", user, err)
-		}
-		r.module, r.ip = module.String, ip.String
-		each(r)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("rules: load modules and IPs seen for %s: %w", user, err)
-	}
-	return nil
 }
 
 // recheck reads again the latest time of one module (or IP) before ev when
