@@ -163,6 +163,8 @@ func (w *Worker) buildEmail(ctx context.Context, r row) (*mailer.Message, error)
 			return nil, Permanent(fmt.Errorf("decode digest payload: %w", err))
 		}
 		rend, err = w.opts.Renderer.Digest(p.Lang, p.Digest)
+	case KindAnchor:
+		rend, err = w.anchorEmail(r)
 	default:
 		err = Permanent(fmt.Errorf("unknown kind %q", r.Kind))
 	}
@@ -183,6 +185,9 @@ func (w *Worker) buildEmail(ctx context.Context, r row) (*mailer.Message, error)
 
 // sendWebhook posts a webhook row.
 func (w *Worker) sendWebhook(ctx context.Context, r row, hook func() error) error {
+	if r.Kind == KindAnchor {
+		return w.sendAnchorWebhook(ctx, r, hook)
+	}
 	if r.Kind != KindEvent || r.EventID == nil {
 		return Permanent(fmt.Errorf("webhooks carry events only, not %q rows", r.Kind))
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/dxtracker/dxtracker/chain"
 	"github.com/dxtracker/dxtracker/tracker"
 )
 
@@ -92,6 +93,7 @@ func (p *Purger) capBatches(ctx context.Context, conn *sql.Conn, pg *Purge, capB
 // with a note in details.content_purged.
 func dropContents(ctx context.Context, tx *sql.Tx, purgeID uint64, ids []any, now time.Time) (delta, error) {
 	var d delta
+	var changed []uint64
 	in := placeholders(len(ids))
 	rows, err := tx.QueryContext(ctx, `SELECT id, occurred_at FROM dxt_event WHERE content_id IN (`+in+`) FOR UPDATE`, ids...)
 	if err != nil {
@@ -106,6 +108,7 @@ func dropContents(ctx context.Context, tx *sql.Tx, purgeID uint64, ids []any, no
 		}
 		d.event(id, at)
 		d.updated++
+		changed = append(changed, id)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -123,5 +126,10 @@ WHERE e.content_id IN (`+in+`)`, args...); err != nil {
 			return d, fmt.Errorf("detach purged contents from their events: %w", err)
 		}
 	}
-	return d, deleteContents(ctx, tx, ids, &d)
+	if err := deleteContents(ctx, tx, ids, &d); err != nil {
+		return d, err
+	}
+	// The change is legitimate: the chain attests it (a link per event),
+	// last, so the chain's head is locked only until the commit.
+	return d, chain.RecordChanges(ctx, tx, changed)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/dxtracker/dxtracker/chain"
 	"github.com/dxtracker/dxtracker/tracker"
 )
 
@@ -185,7 +186,7 @@ WHERE e.occurred_at < ? AND e.id < ?`
 		for i, r := range sel {
 			ids[i] = r.id
 		}
-		if err := p.batch(ctx, conn, pg, "events", func(tx *sql.Tx) (delta, error) { return deleteEvents(ctx, tx, ids) }); err != nil {
+		if err := p.batch(ctx, conn, pg, "events", func(tx *sql.Tx) (delta, error) { return deleteEvents(ctx, tx, pg.ID, ids, batch) }); err != nil {
 			return err
 		}
 		last = &sel[len(sel)-1]
@@ -199,8 +200,12 @@ WHERE e.occurred_at < ? AND e.id < ?`
 }
 
 // deleteEvents deletes the events ids (those still there), their outbox
-// rows, and their content unless another event still points to it.
-func deleteEvents(ctx context.Context, tx *sql.Tx, ids []any) (delta, error) {
+// rows, and their content unless another event still points to it. The
+// tamper-evidence chain records each deletion (a purge link naming the
+// dxt_purge row) and drops the links no remaining event needs, at most
+// 2*batch of them, recording the last one dropped in the dxt_purge row
+// (chain.Prune).
+func deleteEvents(ctx context.Context, tx *sql.Tx, purgeID uint64, ids []any, batch int) (delta, error) {
 	var d delta
 	in := placeholders(len(ids))
 	rows, err := tx.QueryContext(ctx, `SELECT id, occurred_at, content_id FROM dxt_event WHERE id IN (`+in+`) FOR UPDATE`, ids...)
@@ -208,6 +213,7 @@ func deleteEvents(ctx context.Context, tx *sql.Tx, ids []any) (delta, error) {
 		return d, fmt.Errorf("lock events: %w", err)
 	}
 	var contents []any
+	var deleted []uint64
 	seen := map[int64]bool{}
 	for rows.Next() {
 		var id uint64
@@ -218,6 +224,7 @@ func deleteEvents(ctx context.Context, tx *sql.Tx, ids []any) (delta, error) {
 			return d, fmt.Errorf("lock events: %w", err)
 		}
 		d.event(id, at)
+		deleted = append(deleted, id)
 		if cid.Valid && !seen[cid.Int64] {
 			seen[cid.Int64] = true
 			contents = append(contents, cid.Int64)
@@ -239,25 +246,39 @@ func deleteEvents(ctx context.Context, tx *sql.Tx, ids []any) (delta, error) {
 		return d, fmt.Errorf("delete events: %w", err)
 	}
 	d.events, _ = res.RowsAffected()
+	if err := deleteOrphans(ctx, tx, contents, seen, &d); err != nil {
+		return d, err
+	}
+	// Last, so the chain's head is locked only until the commit.
+	if err := chain.RecordPurge(ctx, tx, purgeID, deleted); err != nil {
+		return d, err
+	}
+	_, err = chain.Prune(ctx, tx, purgeID, 2*batch)
+	return d, err
+}
+
+// deleteOrphans deletes the contents of deleted events (seen) that no
+// remaining event points to.
+func deleteOrphans(ctx context.Context, tx *sql.Tx, contents []any, seen map[int64]bool, d *delta) error {
 	if len(contents) == 0 {
-		return d, nil
+		return nil
 	}
 	// A content another (kept) event still points to stays.
-	rows, err = tx.QueryContext(ctx, `SELECT DISTINCT content_id FROM dxt_event WHERE content_id IN (`+placeholders(len(contents))+`)`, contents...)
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT content_id FROM dxt_event WHERE content_id IN (`+placeholders(len(contents))+`)`, contents...)
 	if err != nil {
-		return d, fmt.Errorf("find shared contents: %w", err)
+		return fmt.Errorf("find shared contents: %w", err)
 	}
 	for rows.Next() {
 		var cid int64
 		if err := rows.Scan(&cid); err != nil {
 			rows.Close()
-			return d, fmt.Errorf("find shared contents: %w", err)
+			return fmt.Errorf("find shared contents: %w", err)
 		}
 		delete(seen, cid)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return d, fmt.Errorf("find shared contents: %w", err)
+		return fmt.Errorf("find shared contents: %w", err)
 	}
 	orphans := make([]any, 0, len(seen))
 	for _, c := range contents {
@@ -265,7 +286,7 @@ func deleteEvents(ctx context.Context, tx *sql.Tx, ids []any) (delta, error) {
 			orphans = append(orphans, c)
 		}
 	}
-	return d, deleteContents(ctx, tx, orphans, &d)
+	return deleteContents(ctx, tx, orphans, d)
 }
 
 // deleteContents deletes the contents ids and their chunks, counting them

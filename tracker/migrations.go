@@ -262,4 +262,54 @@ var migrations = []migration{
 )` + tableOptions,
 		},
 	},
+	{
+		version:     5,
+		description: "tamper evidence: dxt_chain ledger, dxt_chain_head, dxt_event.chain_seq/chain_hash, dxt_purge chain anchor",
+		statements: []string{
+			// Append-only hash chain over the tracking log (package chain):
+			// one link per insert, legitimate change and purge of an event,
+			// hash = SHA-256 of the previous link's hash and this link.
+			// fields is the canonical JSON the link attests (details and the
+			// content enter by their SHA-256), so verify can name what changed.
+			`CREATE TABLE IF NOT EXISTS dxt_chain (
+  seq       BIGINT UNSIGNED NOT NULL PRIMARY KEY,
+  event_id  BIGINT UNSIGNED NOT NULL,
+  version   INT UNSIGNED    NOT NULL,
+  op        VARCHAR(8)      NOT NULL,
+  at        DATETIME(6)     NOT NULL,
+  fields    TEXT            NOT NULL,
+  prev_hash CHAR(64)        NOT NULL,
+  hash      CHAR(64)        NOT NULL,
+  UNIQUE KEY dxt_chain_event (event_id, version)
+)` + tableOptions,
+			// The chain's head: one row, locked FOR UPDATE by every
+			// transaction that appends a link (the processor, retention),
+			// which serialises the writers. adopt_upto: the events that
+			// existed when this version was applied, which the daemon links
+			// once (op adopt); any other event without a link is a forgery.
+			`CREATE TABLE IF NOT EXISTS dxt_chain_head (
+  id         TINYINT UNSIGNED NOT NULL PRIMARY KEY,
+  seq        BIGINT UNSIGNED  NOT NULL,
+  hash       CHAR(64)         NOT NULL,
+  adopt_upto BIGINT UNSIGNED  NOT NULL,
+  updated_at DATETIME(6)      NOT NULL
+)` + tableOptions,
+			`INSERT IGNORE INTO dxt_chain_head (id, seq, hash, adopt_upto, updated_at)
+SELECT 1, 0, REPEAT('0', 64), COALESCE(MAX(id), 0), UTC_TIMESTAMP(6) FROM dxt_event`,
+			`SET @dxt_ddl = IF((SELECT COUNT(*) FROM information_schema.columns
+  WHERE table_schema = DATABASE() AND table_name = 'dxt_event' AND column_name = 'chain_seq') = 0,
+  'ALTER TABLE dxt_event ADD COLUMN chain_seq BIGINT UNSIGNED NULL, ADD COLUMN chain_hash CHAR(64) NULL, ADD INDEX dxt_event_chain (chain_seq)', 'DO 0')`,
+			`PREPARE dxt_ddl FROM @dxt_ddl`,
+			`EXECUTE dxt_ddl`,
+			`DEALLOCATE PREPARE dxt_ddl`,
+			// A purge that deletes the links of purged events records the
+			// last deleted link: the chain then starts after it.
+			`SET @dxt_ddl = IF((SELECT COUNT(*) FROM information_schema.columns
+  WHERE table_schema = DATABASE() AND table_name = 'dxt_purge' AND column_name = 'chain_seq') = 0,
+  'ALTER TABLE dxt_purge ADD COLUMN chain_seq BIGINT UNSIGNED NULL, ADD COLUMN chain_hash CHAR(64) NULL', 'DO 0')`,
+			`PREPARE dxt_ddl FROM @dxt_ddl`,
+			`EXECUTE dxt_ddl`,
+			`DEALLOCATE PREPARE dxt_ddl`,
+		},
+	},
 }

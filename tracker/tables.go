@@ -6,5 +6,5 @@ package tracker
 var Tables = []string{
 	"dxt_schema_version", "dxt_config", "dxt_intake", "dxt_intake_chunk", "dxt_content", "dxt_content_chunk",
 	"dxt_event", "dxt_checkpoint", "dxt_schedule_state", "dxt_api_token", "dxt_access_log",
-	"dxt_rule", "dxt_outbox", "dxt_purge",
+	"dxt_rule", "dxt_outbox", "dxt_purge", "dxt_chain", "dxt_chain_head",
 }

@@ -48,6 +48,8 @@ Usage:
   dxtracker vtiger package --out FILE.zip
                                        write the extension as a zip for Vtiger's Module Manager
   dxtracker demo      [--once]         a self-contained sandbox: private MariaDB, Vtiger sample data, the daemon, a scenario
+  dxtracker verify    [--anchor SEQ:HASH]... [--max-problems N] [--json] [config flags]
+                                       check the tamper-evidence chain: exit 0 intact, 1 with the first changed, deleted or inserted row
   dxtracker version
 
 Config flags: --config FILE (default /etc/dxtracker/dxtracker.toml), and every
@@ -113,6 +115,8 @@ func dispatch(ctx context.Context, args, env []string, stdout, stderr io.Writer)
 		return cmdDemo(ctx, rest, env, stdout, stderr)
 	case "vtiger":
 		return cmdVtiger(ctx, rest, env, stdout, stderr)
+	case "verify":
+		return cmdVerify(ctx, rest, env, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "dxtracker %s (commit %s, built %s)\n", version, commit, date)
 		return nil

@@ -18,6 +18,7 @@ import (
 	"github.com/dxtracker/dxtracker/api"
 	"github.com/dxtracker/dxtracker/beacon"
 	"github.com/dxtracker/dxtracker/binlog"
+	"github.com/dxtracker/dxtracker/chain"
 	"github.com/dxtracker/dxtracker/config"
 	"github.com/dxtracker/dxtracker/ingest"
 	"github.com/dxtracker/dxtracker/leader"
@@ -96,8 +97,12 @@ func runDaemonWith(ctx context.Context, cfg config.Config, log zerolog.Logger, r
 		SendTimeout: cfg.SMTPTimeout + 30*time.Second, RetryBase: cfg.NotifyRetryBase,
 	})
 	alerts := alerting.New(engine, procSettings, worker.Notify, log)
-	proc = ingest.New(db, dir, log, alerts.Options(ingest.Options{MergeWindow: cfg.ScheduleMergeWindow}))
+	// The chain links each event after the rules recorded their matches
+	// on it (its Options runs alerting's BeforeCommit first).
+	chainHook := chain.New(db, log)
+	proc = ingest.New(db, dir, log, chainHook.Options(alerts.Options(ingest.Options{MergeWindow: cfg.ScheduleMergeWindow})))
 	digester := notify.NewDigester(db, procSettings, log, notify.DigestOptions{Wake: worker.Notify})
+	anchorer := chain.NewAnchorer(db, procSettings, log, chain.AnchorOptions{Wake: worker.Notify, Database: mc.DBName})
 	purger := retention.New(db, log, retention.Options{})
 	elector := leader.New(db, leader.LockName(mc.DBName), log, leader.Options{})
 	settings := &liveSettings{db: db, proc: proc, dir: dir, elector: elector, log: log}
@@ -163,6 +168,12 @@ func runDaemonWith(ctx context.Context, cfg config.Config, log zerolog.Logger, r
 	// term starts from the shared checkpoint.
 	g.Go(func() error {
 		return elector.Run(gctx, func(lctx context.Context) error {
+			if err := chainHook.Start(lctx); err != nil {
+				if lctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
 			start, err := proc.Start(lctx)
 			if err != nil {
 				if lctx.Err() != nil {
@@ -180,6 +191,7 @@ func runDaemonWith(ctx context.Context, cfg config.Config, log zerolog.Logger, r
 			})
 			lg.Go(func() error { return worker.Run(lgctx) })
 			lg.Go(func() error { return digester.Run(lgctx) })
+			lg.Go(func() error { return anchorer.Run(lgctx) })
 			lg.Go(func() error { return purger.Run(lgctx, proc.Settings) })
 			return lg.Wait()
 		})

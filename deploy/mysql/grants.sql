@@ -61,3 +61,5 @@ GRANT ALL PRIVILEGES ON `@VTIGER_DB@`.`dxt_access_log`     TO 'dxtracker'@'@DXT_
 GRANT ALL PRIVILEGES ON `@VTIGER_DB@`.`dxt_rule`           TO 'dxtracker'@'@DXT_HOST@';
 GRANT ALL PRIVILEGES ON `@VTIGER_DB@`.`dxt_outbox`         TO 'dxtracker'@'@DXT_HOST@';
 GRANT ALL PRIVILEGES ON `@VTIGER_DB@`.`dxt_purge`          TO 'dxtracker'@'@DXT_HOST@';
+GRANT ALL PRIVILEGES ON `@VTIGER_DB@`.`dxt_chain`          TO 'dxtracker'@'@DXT_HOST@';
+GRANT ALL PRIVILEGES ON `@VTIGER_DB@`.`dxt_chain_head`     TO 'dxtracker'@'@DXT_HOST@';
