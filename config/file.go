@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,8 +21,14 @@ func parseFile(data []byte, path string, probs *problems) (ly layer, fatal bool)
 	if _, err := toml.Decode(string(data), &m); err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
+			msg := pe.Message
+			if k, secret := secretValueAt(data, pe.Position.Line); secret {
+				// The parser quotes what it could not read ("found
+				// "hunter2" instead"): for a secret that is the secret.
+				msg = "the value of " + k + " cannot be read (write it in double quotes, or use " + k + "_file)"
+			}
 			probs.add("config", fmt.Sprintf("%s is not valid TOML: line %d, column %d: %s",
-				path, pe.Position.Line, pe.Position.Col, pe.Message), `server_id = 4242`)
+				path, pe.Position.Line, pe.Position.Col, msg), `server_id = 4242`)
 		} else {
 			probs.add("config", fmt.Sprintf("%s is not valid TOML: %v", path, err), `server_id = 4242`)
 		}
@@ -109,4 +116,21 @@ func fromTOML(k *key, raw any) (value, string) {
 		}
 		return value{}, "must be a quoted string"
 	}
+}
+
+// assignment matches the start of a top-level "key = value" line.
+var assignment = regexp.MustCompile(`^\s*["']?([A-Za-z0-9_-]+)["']?\s*=`)
+
+// secretValueAt reports whether line n (1-based) of data belongs to the
+// value of a secret key: the nearest line at or above it that starts an
+// assignment assigns one (a multi-line string continues its key's line).
+func secretValueAt(data []byte, n int) (name string, secret bool) {
+	lines := strings.Split(string(data), "\n")
+	for i := min(n, len(lines)) - 1; i >= 0; i-- {
+		if m := assignment.FindStringSubmatch(lines[i]); m != nil {
+			k := keyByName[m[1]]
+			return m[1], k != nil && k.secret
+		}
+	}
+	return "", false
 }

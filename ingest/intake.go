@@ -5,7 +5,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 	"time"
@@ -208,7 +210,15 @@ func (p *Processor) eventFromIntake(ctx context.Context, tx *sql.Tx, r intakeRow
 	if r.details.Valid && strings.TrimSpace(r.details.String) != "" {
 		dec := json.NewDecoder(strings.NewReader(r.details.String))
 		dec.UseNumber()
-		if err := dec.Decode(&details); err != nil || details == nil {
+		err := dec.Decode(&details)
+		if err == nil {
+			// Text after the object ({"a":1}{"b":2}, {"a":1} x) would be
+			// lost without a word: the whole column is malformed then.
+			if _, terr := dec.Token(); terr != io.EOF {
+				err = errors.New("data after the JSON object")
+			}
+		}
+		if err != nil || details == nil {
 			details = map[string]any{"raw_details": r.details.String}
 			warnings = append(warnings, "details is not a JSON object")
 		}

@@ -62,6 +62,9 @@ func decodePHPJSON(s string) (jsonValue, error) {
 	if !utf8.ValidString(s) {
 		return jsonValue{}, errors.New("invalid UTF-8")
 	}
+	if err := checkSurrogates(s); err != nil {
+		return jsonValue{}, err
+	}
 	dec := json.NewDecoder(strings.NewReader(s))
 	dec.UseNumber()
 	v, err := readJSONValue(dec, 0)
@@ -95,6 +98,11 @@ func readJSONValue(dec *json.Decoder, depth int) (jsonValue, error) {
 	case string:
 		return jsonValue{kind: jsonString, str: t}, nil
 	case json.Delim:
+		// json_decode's depth 512 counts the scalar level too: at most
+		// 511 nested lists and objects.
+		if depth+1 >= maxJSONDepth {
+			return jsonValue{}, errors.New("nesting too deep")
+		}
 		switch t {
 		case '[':
 			v := jsonValue{kind: jsonArray}
@@ -144,6 +152,41 @@ func readJSONValue(dec *json.Decoder, depth int) (jsonValue, error) {
 		}
 	}
 	return jsonValue{}, fmt.Errorf("unexpected JSON token %v", tok)
+}
+
+// checkSurrogates refuses what json_decode refuses and encoding/json
+// quietly turns into U+FFFD: a \uD800-\uDFFF escape that is not a high
+// surrogate followed by a low one.
+func checkSurrogates(s string) error {
+	hex4 := func(i int) (rune, bool) {
+		if i+6 > len(s) || s[i] != '\\' || s[i+1] != 'u' {
+			return 0, false
+		}
+		n, err := strconv.ParseUint(s[i+2:i+6], 16, 16)
+		return rune(n), err == nil
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' {
+			continue
+		}
+		r, ok := hex4(i)
+		if !ok {
+			i++ // an escaped character, or malformed (the decoder says so)
+			continue
+		}
+		switch {
+		case r >= 0xD800 && r <= 0xDBFF:
+			if lo, ok := hex4(i + 6); ok && lo >= 0xDC00 && lo <= 0xDFFF {
+				i += 11
+				continue
+			}
+			return errors.New("single unpaired UTF-16 surrogate in unicode escape")
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return errors.New("single unpaired UTF-16 surrogate in unicode escape")
+		}
+		i += 5
+	}
+	return nil
 }
 
 // phpEmpty is PHP's empty() for a string.

@@ -26,6 +26,9 @@ type Session struct {
 // vtiger_loginhistory: login_time is when the user signed in; status is
 // 'Signed in' until Vtiger's logout sets 'Signed off' and logout_time.
 func (d *Directory) LoginSessions(ctx context.Context, user string, from, to *time.Time, limit int) ([]Session, bool, error) {
+	if !storableName(user) {
+		return nil, false, nil // vtiger_loginhistory cannot hold that name
+	}
 	lo, hi := time.Unix(0, 0).UTC(), time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 	if from != nil {
 		lo = *from

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Errors of AuthenticateAdmin. The API answers 401 and 403.
@@ -160,6 +161,11 @@ const dummyKey = "0000000000000000"
 // inactive or deleted user, and ErrNotAdmin for valid credentials of a
 // non-administrator.
 func (d *Directory) AuthenticateAdmin(ctx context.Context, userName, accessKey string) (User, error) {
+	if !storableName(userName) {
+		// No such user can exist, and MySQL would refuse the comparison.
+		subtle.ConstantTimeCompare([]byte(accessKey), []byte(dummyKey))
+		return User{}, ErrBadCredentials
+	}
 	rows, err := d.db.QueryContext(ctx, `SELECT `+userColumns+` FROM vtiger_users WHERE user_name = ? ORDER BY id`, userName)
 	if err != nil {
 		return User{}, fmt.Errorf("vtiger: authenticate %q: %w", userName, err)
@@ -210,4 +216,21 @@ func (d *Directory) LastLoginIP(ctx context.Context, userName string) (string, b
 		return "", false, fmt.Errorf("vtiger: last login of %q: %w", userName, err)
 	}
 	return ip, true, nil
+}
+
+// storableName reports whether s can be a value of Vtiger's utf8 (3-byte
+// utf8mb3) name columns: valid UTF-8 without characters beyond U+FFFF. A
+// comparison of such a column with any other text fails in MySQL ("Illegal
+// mix of collations"), so lookups of other names answer "no such user"
+// without asking.
+func storableName(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r > 0xFFFF {
+			return false
+		}
+	}
+	return true
 }

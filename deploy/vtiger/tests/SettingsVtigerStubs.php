@@ -199,7 +199,7 @@ function dxt_stub_login(string $who, array $prefs = array()): void
         'admin' => array('id' => 1, 'user_name' => 'admin', 'is_admin' => 'on'),
         'jsmith' => array('id' => 5, 'user_name' => 'jsmith', 'is_admin' => 'off'),
     );
-    Users_Record_Model::$current = new Users_Record_Model($prefs + $users[$who] + array('time_zone' => 'UTC', 'date_format' => 'yyyy-mm-dd', 'hour_format' => '24'));
+    Users_Record_Model::$current = new Users_Record_Model($prefs + $users[$who] + array('status' => 'Active', 'time_zone' => 'UTC', 'date_format' => 'yyyy-mm-dd', 'hour_format' => '24'));
     $GLOBALS['dbconfig'] = Dxt_TestDb::dbconfig();
 }
 

@@ -365,7 +365,7 @@ final class Dxt_EventRepository
     {
         try {
             return new DateTimeZone($tz !== '' ? $tz : 'UTC');
-        } catch (Exception $e) {
+        } catch (Exception | ValueError $e) { // PHP 8 throws ValueError for a name with a NUL byte
             return new DateTimeZone('UTC');
         }
     }

@@ -26,7 +26,8 @@ class Settings_DataExportTracker_Download_Action extends Settings_Vtiger_Basic_A
     {
         parent::checkPermission($request);
         $user = Users_Record_Model::getCurrentUserModel();
-        if (!$user || !$user->isAdminUser()) {
+        // An administrator made Inactive keeps a session Vtiger still honours.
+        if (!$user || !$user->isAdminUser() || (string) $user->get('status') !== 'Active') {
             throw new AppException(vtranslate('LBL_PERMISSION_DENIED', 'Vtiger'));
         }
         return true;
