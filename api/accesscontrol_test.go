@@ -108,6 +108,11 @@ func TestEveryRouteRefusesWhoeverIsNotAnActiveAdministrator(t *testing.T) {
 	if err := tracker.RevokeToken(ctx, e.db, revokedID); err != nil {
 		t.Fatal(err)
 	}
+	past := time.Now().UTC().Add(-time.Minute)
+	expired, _, err := tracker.CreateExpiringToken(ctx, e.db, "expired", &past)
+	if err != nil {
+		t.Fatal(err)
+	}
 	accessRows := func() int {
 		var n int
 		if err := e.db.QueryRow(`SELECT COUNT(*) FROM dxt_access_log`).Scan(&n); err != nil {
@@ -135,6 +140,7 @@ func TestEveryRouteRefusesWhoeverIsNotAnActiveAdministrator(t *testing.T) {
 		{"inactive administrator", basic("old", oldKey), http.StatusUnauthorized},
 		{"deleted administrator", basic("gone", "Sx8goneUserKey08"), http.StatusUnauthorized},
 		{"revoked API token", "Bearer " + revoked, http.StatusUnauthorized},
+		{"expired API token", "Bearer " + expired, http.StatusUnauthorized},
 		{"unknown API token", "Bearer dxt_" + strings.Repeat("0f", 20), http.StatusUnauthorized},
 		{"token in the Basic password", basic("admin", e.token), http.StatusUnauthorized},
 		{"non-admin Vtiger user", basic("jsmith", jsmithKey), http.StatusForbidden},
@@ -154,7 +160,7 @@ func TestEveryRouteRefusesWhoeverIsNotAnActiveAdministrator(t *testing.T) {
 				if strings.Contains(string(r.body), "secret,data") {
 					t.Fatalf("%s %s: captured content served to %s", rt.method, rt.path, c.name)
 				}
-				for _, s := range []string{adminKey, jsmithKey, oldKey, e.token, revoked} {
+				for _, s := range []string{adminKey, jsmithKey, oldKey, e.token, revoked, expired} {
 					if strings.Contains(msg, s) {
 						t.Errorf("error repeats a secret: %s", msg)
 					}

@@ -65,6 +65,8 @@ func (s *Server) credentials(r *http.Request) (principal, error) {
 		switch {
 		case errors.Is(err, tracker.ErrTokenRevoked):
 			return principal{}, unauthorized("API token revoked")
+		case errors.Is(err, tracker.ErrTokenExpired):
+			return principal{}, unauthorized("API token expired")
 		case errors.Is(err, tracker.ErrTokenUnknown):
 			return principal{}, unauthorized("unknown API token")
 		case err != nil:

@@ -312,4 +312,16 @@ SELECT 1, 0, REPEAT('0', 64), COALESCE(MAX(id), 0), UTC_TIMESTAMP(6) FROM dxt_ev
 			`DEALLOCATE PREPARE dxt_ddl`,
 		},
 	},
+	{
+		version:     6,
+		description: "API tokens may expire: dxt_api_token.expires_at",
+		statements: []string{
+			`SET @dxt_ddl = IF((SELECT COUNT(*) FROM information_schema.columns
+  WHERE table_schema = DATABASE() AND table_name = 'dxt_api_token' AND column_name = 'expires_at') = 0,
+  'ALTER TABLE dxt_api_token ADD COLUMN expires_at DATETIME(6) NULL AFTER created_at', 'DO 0')`,
+			`PREPARE dxt_ddl FROM @dxt_ddl`,
+			`EXECUTE dxt_ddl`,
+			`DEALLOCATE PREPARE dxt_ddl`,
+		},
+	},
 }

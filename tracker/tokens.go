@@ -32,6 +32,8 @@ var (
 	ErrTokenUnknown = errors.New("unknown API token")
 	// ErrTokenRevoked means the token existed but was revoked.
 	ErrTokenRevoked = errors.New("API token revoked")
+	// ErrTokenExpired means the token's expiry time has passed.
+	ErrTokenExpired = errors.New("API token expired")
 )
 
 // TokenInfo is a stored token without its secret.
@@ -39,6 +41,7 @@ type TokenInfo struct {
 	ID         uint64     `json:"id"`
 	Name       string     `json:"name"`
 	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  *time.Time `json:"expires_at"` // nil: never
 	LastUsedAt *time.Time `json:"last_used_at"`
 	RevokedAt  *time.Time `json:"revoked_at"`
 }
@@ -68,6 +71,12 @@ func wellFormedToken(s string) bool {
 // CreateToken makes a new token called name and returns its plaintext, which
 // is never stored and cannot be shown again.
 func CreateToken(ctx context.Context, q Querier, name string) (plaintext string, id uint64, err error) {
+	return CreateExpiringToken(ctx, q, name, nil)
+}
+
+// CreateExpiringToken is CreateToken for a token refused from expires on
+// (nil: never).
+func CreateExpiringToken(ctx context.Context, q Querier, name string, expires *time.Time) (plaintext string, id uint64, err error) {
 	name = strings.TrimSpace(name)
 	if name == "" || utf8.RuneCountInString(name) > tokenNameMax || !utf8.ValidString(name) {
 		return "", 0, fmt.Errorf("create token: name must be 1 to %d characters", tokenNameMax)
@@ -77,8 +86,12 @@ func CreateToken(ctx context.Context, q Querier, name string) (plaintext string,
 		return "", 0, fmt.Errorf("create token: %w", err)
 	}
 	plaintext = TokenPrefix + hex.EncodeToString(b)
-	res, err := q.ExecContext(ctx, `INSERT INTO dxt_api_token (name, token_hash, created_at) VALUES (?, ?, ?)`,
-		name, HashToken(plaintext), time.Now().UTC())
+	var exp any
+	if expires != nil {
+		exp = expires.UTC()
+	}
+	res, err := q.ExecContext(ctx, `INSERT INTO dxt_api_token (name, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?)`,
+		name, HashToken(plaintext), time.Now().UTC(), exp)
 	if err != nil {
 		return "", 0, fmt.Errorf("create token %q: %w", name, err)
 	}
@@ -89,17 +102,18 @@ func CreateToken(ctx context.Context, q Querier, name string) (plaintext string,
 	return plaintext, uint64(lid), nil
 }
 
-const tokenColumns = `id, name, created_at, last_used_at, revoked_at`
+const tokenColumns = `id, name, created_at, expires_at, last_used_at, revoked_at`
 
 func scanToken(r rowScanner) (TokenInfo, error) {
 	var (
-		t             TokenInfo
-		used, revoked sql.NullTime
+		t                      TokenInfo
+		expires, used, revoked sql.NullTime
 	)
-	if err := r.Scan(&t.ID, &t.Name, &t.CreatedAt, &used, &revoked); err != nil {
+	if err := r.Scan(&t.ID, &t.Name, &t.CreatedAt, &expires, &used, &revoked); err != nil {
 		return TokenInfo{}, err
 	}
 	t.CreatedAt = t.CreatedAt.UTC()
+	t.ExpiresAt = nullTime(expires)
 	t.LastUsedAt = nullTime(used)
 	t.RevokedAt = nullTime(revoked)
 	return t, nil
@@ -174,6 +188,9 @@ func VerifyToken(ctx context.Context, q Querier, plaintext string) (TokenInfo, e
 		return t, fmt.Errorf("token %d (%s): %w", t.ID, t.Name, ErrTokenRevoked)
 	}
 	now := time.Now().UTC()
+	if t.ExpiresAt != nil && !now.Before(*t.ExpiresAt) {
+		return t, fmt.Errorf("token %d (%s) expired at %s: %w", t.ID, t.Name, t.ExpiresAt.Format(time.RFC3339), ErrTokenExpired)
+	}
 	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) >= tokenTouchInterval {
 		// The condition repeats in SQL so concurrent requests write once.
 		if _, err := q.ExecContext(ctx, `UPDATE dxt_api_token SET last_used_at = ?

@@ -90,3 +90,24 @@ func TestTokenLifecycle(t *testing.T) {
 		}
 	}
 }
+
+func TestExpiredTokenIsRefusedAndAFutureOneAccepted(t *testing.T) {
+	db := migratedDB(t)
+	ctx := context.Background()
+	past, future := time.Now().UTC().Add(-time.Second), time.Now().UTC().Add(time.Hour)
+	old, _, err := CreateExpiringToken(ctx, db, "old", &past)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, _, err := CreateExpiringToken(ctx, db, "fresh", &future)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := VerifyToken(ctx, db, old); !errors.Is(err, ErrTokenExpired) {
+		t.Fatalf("expired token: %v, want ErrTokenExpired", err)
+	}
+	info, err := VerifyToken(ctx, db, fresh)
+	if err != nil || info.ExpiresAt == nil || !info.ExpiresAt.Equal(future.Truncate(time.Microsecond)) {
+		t.Fatalf("token valid for an hour: %+v %v", info, err)
+	}
+}

@@ -54,10 +54,11 @@ func cmdToken(ctx context.Context, args, env []string, stdout, stderr io.Writer)
 		return usageError{"token needs a subcommand: create, list or revoke"}
 	}
 	sub := args[0]
-	mine, rest := splitFlags(args[1:], map[string]bool{"name": true}, nil)
+	mine, rest := splitFlags(args[1:], map[string]bool{"name": true, "expires": true}, nil)
 	fs := flag.NewFlagSet("token "+sub, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	name := fs.String("name", "", "token name")
+	expires := fs.Duration("expires", 0, "the token is refused after this long, e.g. 720h (0: never)")
 	if err := fs.Parse(mine); err != nil {
 		return usageError{err.Error()}
 	}
@@ -77,11 +78,23 @@ func cmdToken(ctx context.Context, args, env []string, stdout, stderr io.Writer)
 		if strings.TrimSpace(*name) == "" {
 			return usageError{"token create needs --name (who or what uses the token, e.g. --name siem)"}
 		}
-		plain, id, err := tracker.CreateToken(ctx, db, *name)
+		if *expires < 0 {
+			return usageError{"token create --expires must be a positive duration such as 720h (30 days)"}
+		}
+		var until *time.Time
+		if *expires > 0 {
+			t := time.Now().UTC().Add(*expires)
+			until = &t
+		}
+		plain, id, err := tracker.CreateExpiringToken(ctx, db, *name, until)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "token %d %q created; it is shown once, store it now:\n", id, *name)
+		if until != nil {
+			fmt.Fprintf(stderr, "token %d %q created, valid until %s; it is shown once, store it now:\n", id, *name, until.Format(time.RFC3339))
+		} else {
+			fmt.Fprintf(stderr, "token %d %q created; it is shown once, store it now:\n", id, *name)
+		}
 		fmt.Fprintln(stdout, plain)
 		return nil
 	case "list":
@@ -90,9 +103,9 @@ func cmdToken(ctx context.Context, args, env []string, stdout, stderr io.Writer)
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tCREATED\tLAST USED\tREVOKED")
+		fmt.Fprintln(tw, "ID\tNAME\tCREATED\tEXPIRES\tLAST USED\tREVOKED")
 		for _, t := range toks {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", t.ID, t.Name, fmtTime(&t.CreatedAt), fmtTime(t.LastUsedAt), fmtTime(t.RevokedAt))
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, fmtTime(&t.CreatedAt), fmtTime(t.ExpiresAt), fmtTime(t.LastUsedAt), fmtTime(t.RevokedAt))
 		}
 		return tw.Flush()
 	case "revoke":
