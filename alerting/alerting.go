@@ -69,12 +69,14 @@ func (h *Hook) Options(o ingest.Options) ingest.Options {
 func (h *Hook) BeforeCommit(ctx context.Context, tx *sql.Tx, created []ingest.Created) error {
 	ids := make([]uint64, 0, len(created))
 	seen := make(map[uint64]bool, len(created))
+	settingsOf := make(map[uint64]*tracker.Settings, len(created))
 	for _, c := range created {
 		if c.EventID == 0 || seen[c.EventID] || (c.Merged && c.Type != tracker.TypeScheduledReport) {
 			continue
 		}
 		seen[c.EventID] = true
 		ids = append(ids, c.EventID)
+		settingsOf[c.EventID] = c.Settings
 	}
 	if len(ids) == 0 {
 		return nil
@@ -83,8 +85,14 @@ func (h *Hook) BeforeCommit(ctx context.Context, tx *sql.Tx, created []ingest.Cr
 	if err != nil {
 		return err
 	}
-	st := h.settings()
+	inForce := h.settings()
 	for _, ev := range events {
+		// The settings at the event's place in the binlog: a dxt_config
+		// change earlier in the batch applies to it.
+		st := inForce
+		if s := settingsOf[ev.ID]; s != nil {
+			st = *s
+		}
 		matches, err := h.engine.Evaluate(ctx, tx, rules.EventFromRow(ev), st)
 		if err != nil {
 			return fmt.Errorf("evaluate rules on event %d: %w", ev.ID, err)

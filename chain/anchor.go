@@ -15,12 +15,9 @@ import (
 )
 
 // KeyAnchorEnabled is the dxt_config key that turns the daily anchor off
-// ("0"). Absent or any other value: on. It is read directly (not one of
-// the validated settings), so it is set with SQL:
-//
-//	INSERT INTO dxt_config (name, value, updated_at) VALUES ('anchor_enabled', '0', UTC_TIMESTAMP(6))
-//	  ON DUPLICATE KEY UPDATE value = '0';
-const KeyAnchorEnabled = "anchor_enabled"
+// ("0"; absent or anything else: on), set in the Settings page or with
+// PUT /api/v1/config {"anchor_enabled": "0"}.
+const KeyAnchorEnabled = tracker.KeyAnchorEnabled
 
 // AnchorOptions configure an Anchorer. The zero value works.
 type AnchorOptions struct {

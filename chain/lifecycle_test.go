@@ -202,7 +202,7 @@ func TestDailyAnchorIsEnqueuedOncePerDayToMailAndWebhook(t *testing.T) {
 	}
 	mustOK(t, e.Verify(chain.VerifyOptions{Expect: []chain.ExpectedLink{exp}}))
 
-	e.Exec(`INSERT INTO dxt_config (name, value, updated_at) VALUES ('anchor_enabled', '0', UTC_TIMESTAMP(6))`)
+	e.Exec(`INSERT INTO dxt_config (name, value, updated_at) VALUES ('anchor_enabled', '0', UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE value = '0'`)
 	if n, err := a.AnchorNow(e.Ctx, "2026-12-06"); err != nil || n != 0 {
 		t.Fatalf("anchor_enabled=0: %d rows, err %v", n, err)
 	}

@@ -77,6 +77,10 @@ type Created struct {
 	EventID uint64
 	Type    string
 	Merged  bool
+	// Settings are the settings in force at the change that made the
+	// event, in binlog order: a dxt_config change earlier in the same
+	// batch applies. nil only for a Created not made by the processor.
+	Settings *tracker.Settings
 }
 
 // Counters are cumulative, for metrics.
@@ -179,6 +183,7 @@ func (p *Processor) ApplyBatch(ctx context.Context, b binlog.Batch) error {
 	raw := p.raw
 	settings := p.Settings()
 	settingsChanged := false
+	gen := 0 // settings generation within the batch
 	var items []workItem
 	for _, txn := range b.Txns {
 		for _, ch := range txn.Changes {
@@ -193,15 +198,17 @@ func (p *Processor) ApplyBatch(ctx context.Context, b binlog.Batch) error {
 				}
 				raw[asString(ch.After["name"])] = asString(ch.After["value"])
 				settings = tracker.ParseSettings(raw)
+				gen++
 			case "dxt_intake":
 				if ch.Action != binlog.Insert {
 					continue
 				}
 				if id, ok := asInt64(ch.After["id"]); ok {
-					items = append(items, workItem{intakeID: uint64(id), settings: settings})
+					items = append(items, workItem{intakeID: uint64(id), settings: settings, gen: gen})
 				}
 			case "vtiger_schedulereports":
 				if it, ok := p.scheduleItem(ch, txn.Timestamp, settings); ok {
+					it.gen = gen
 					items = append(items, it)
 				}
 			case "vtiger_users":
@@ -341,6 +348,7 @@ func (p *Processor) committed(created []Created) {
 type workItem struct {
 	intakeID uint64
 	settings tracker.Settings
+	gen      int // settings generation in the batch: runs of intake rows never span two
 	sched    *scheduleChange
 }
 
@@ -365,22 +373,30 @@ func (p *Processor) applyWork(ctx context.Context, tx *sql.Tx, items []workItem)
 			if err != nil {
 				return nil, err
 			}
-			created = append(created, c...)
+			created = append(created, withSettings(c, items[i].settings)...)
 			i++
 			continue
 		}
 		j := i
-		for j < len(items) && items[j].sched == nil && j-i < p.opts.IntakeBatch {
+		for j < len(items) && items[j].sched == nil && items[j].gen == items[i].gen && j-i < p.opts.IntakeBatch {
 			j++
 		}
 		c, err := p.applyIntake(ctx, tx, items[i:j])
 		if err != nil {
 			return nil, err
 		}
-		created = append(created, c...)
+		created = append(created, withSettings(c, items[i].settings)...)
 		i = j
 	}
 	return created, nil
+}
+
+// withSettings tags events with the settings they were made under.
+func withSettings(c []Created, st tracker.Settings) []Created {
+	for k := range c {
+		c[k].Settings = &st
+	}
+	return c
 }
 
 // inTx runs fn in a READ COMMITTED transaction: the processor locks exactly

@@ -81,7 +81,14 @@ func TestEventMailIsDeliveredInEnglishWithRulesLinkAndMessageID(t *testing.T) {
 	if got := m.Header.Get("X-Dxt-Event-Id"); got != strconv.FormatUint(ev.ID, 10) {
 		t.Errorf("X-DXT-Event-ID %q", got)
 	}
-	if st, notified := e.eventState(ev.ID); st != notify.EventSent || !notified {
+	// The event's state follows its rows' in a statement of its own: wait.
+	deadline := time.Now().Add(5 * time.Second)
+	st, notified := e.eventState(ev.ID)
+	for (st != notify.EventSent || !notified) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		st, notified = e.eventState(ev.ID)
+	}
+	if st != notify.EventSent || !notified {
 		t.Errorf("event notify_state %q notified_at set %v, want sent", st, notified)
 	}
 	got, _, _ := tracker.GetEvent(context.Background(), e.db, ev.ID)

@@ -52,7 +52,7 @@ type limiter func(ctx context.Context, tx *sql.Tx, r row) (hold bool, err error)
 // LOCKED lets several workers (or daemons) claim side by side without
 // waiting for or taking each other's rows.
 func claim(ctx context.Context, db *sql.DB, now time.Time, n int, fromDomain string, limit limiter) ([]row, []row, error) {
-	tx, err := db.BeginTx(ctx, nil)
+	tx, err := db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
 	if err != nil {
 		return nil, nil, fmt.Errorf("claim outbox rows: begin: %w", err)
 	}

@@ -44,6 +44,7 @@ const (
 	KeyDigestEnabled       = "digest_enabled"
 	KeyDigestSchedule      = "digest_schedule"
 	KeyDigestTimezone      = "digest_timezone"
+	KeyAnchorEnabled       = "anchor_enabled"
 )
 
 // ConfigKey describes one dxt_config row.
@@ -89,6 +90,9 @@ var configKeys = []ConfigKey{
 	{Name: KeyDigestEnabled, Default: "0", validate: validBool},
 	{Name: KeyDigestSchedule, Default: "0 8 * * *", validate: validCron},
 	{Name: KeyDigestTimezone, Default: "UTC", validate: validTimezone},
+	// The daily tamper-evidence anchor (package chain), on the digest's
+	// schedule, to the same recipients.
+	{Name: KeyAnchorEnabled, Default: "1", validate: validBool},
 }
 
 // ConfigKeys lists every known key in a stable order.

@@ -57,6 +57,7 @@ $languageStrings = array(
     'LBL_DIGEST_SCHEDULE_HINT' => 'Cron schedule of five fields, e.g. 0 8 * * * (08:00 daily) or 30 7 * * 1-5.',
     'LBL_DIGEST_TIMEZONE' => 'Digest time zone',
     'LBL_DIGEST_TIMEZONE_HINT' => 'IANA time zone of the schedule and of the digest\'s day, e.g. Asia/Tokyo or UTC.',
+    'LBL_ANCHOR_ENABLED' => 'Mail the daily tamper-evidence anchor (the head hash of the log) on the digest schedule',
     'LBL_RETENTION_SCHEDULE' => 'Purge schedule',
     'LBL_RETENTION_SCHEDULE_HINT' => 'When old events are purged: a cron schedule of five fields, e.g. 17 3 * * * (03:17 daily).',
     'LBL_RETENTION_TIMEZONE' => 'Purge time zone',

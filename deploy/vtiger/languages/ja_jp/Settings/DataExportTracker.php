@@ -57,6 +57,7 @@ $languageStrings = array(
     'LBL_DIGEST_SCHEDULE_HINT' => '5 項目の cron 形式。例: 0 8 * * *（毎日 8:00）、30 7 * * 1-5。',
     'LBL_DIGEST_TIMEZONE' => 'ダイジェストのタイムゾーン',
     'LBL_DIGEST_TIMEZONE_HINT' => 'スケジュールと集計日の IANA タイムゾーン。例: Asia/Tokyo、UTC。',
+    'LBL_ANCHOR_ENABLED' => '改ざん検知用のアンカー (ログの先頭ハッシュ) をダイジェストのスケジュールで毎日送信',
     'LBL_RETENTION_SCHEDULE' => '削除スケジュール',
     'LBL_RETENTION_SCHEDULE_HINT' => '古いイベントを削除する時刻 (5 項目の cron 形式)。例: 17 3 * * * (毎日 03:17)。',
     'LBL_RETENTION_TIMEZONE' => '削除のタイムゾーン',

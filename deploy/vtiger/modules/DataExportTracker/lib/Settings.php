@@ -49,6 +49,7 @@ final class Dxt_Settings
         'digest_enabled'          => array('0', 'bool'),
         'digest_schedule'         => array('0 8 * * *', 'cron'),
         'digest_timezone'         => array('UTC', 'timezone'),
+        'anchor_enabled'          => array('1', 'bool'),
         // Retention: when the purge runs, how much it deletes per
         // transaction, and an optional cap on stored captured content.
         'retention_schedule'      => array('17 3 * * *', 'cron'),

@@ -108,6 +108,7 @@ class Settings_DataExportTracker_Index_View extends Settings_Vtiger_Index_View
             'track_copy' => 'LBL_TRACK_COPY',
             'notify_attach_content' => 'LBL_NOTIFY_ATTACH_CONTENT',
             'digest_enabled' => 'LBL_DIGEST_ENABLED',
+            'anchor_enabled' => 'LBL_ANCHOR_ENABLED',
         ));
         $viewer->assign('TEXT_FIELDS', array(
             'notify_admin_email' => array('LBL_NOTIFY_ADMIN_EMAIL', 'LBL_NOTIFY_ADMIN_EMAIL_HINT', 'text'),
