@@ -47,7 +47,7 @@ Usage:
                                        put the Vtiger extension into a Vtiger installation and register it, or take it out
   dxtracker vtiger package --out FILE.zip
                                        write the extension as a zip for Vtiger's Module Manager
-  dxtracker demo      [--once]         a self-contained sandbox: private MariaDB, Vtiger sample data, the daemon, a scenario
+  dxtracker demo      [--once] [--listen ADDR]  a self-contained sandbox: private MariaDB, Vtiger sample data, the daemon, a mail sink, a scenario
   dxtracker verify    [--anchor SEQ:HASH]... [--max-problems N] [--json] [config flags]
                                        check the tamper-evidence chain: exit 0 intact, 1 with the first changed, deleted or inserted row
   dxtracker version
