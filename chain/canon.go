@@ -89,12 +89,14 @@ type eventRow struct {
 
 type scanner interface{ Scan(dest ...any) error }
 
-func scanEvent(s scanner) (eventRow, error) {
+// scanEvent scans eventColumns, then the columns that follow into extra.
+func scanEvent(s scanner, extra ...any) (eventRow, error) {
 	var r eventRow
 	var uid, rc, rid sql.NullInt64
 	var uname, mod, ip, ua sql.NullString
-	err := s.Scan(&r.f.ID, &r.f.OccurredAt, &r.f.Type, &uid, &uname, &mod, &rc, &ip, &ua, &r.f.Source, &r.details,
-		&rid, &r.f.DedupeKey, &r.f.CreatedAt, &r.contentID, &r.cSHA, &r.cSize, &r.cName, &r.cType, &r.cTrunc, &r.chainSeq, &r.chainHash)
+	dest := append([]any{&r.f.ID, &r.f.OccurredAt, &r.f.Type, &uid, &uname, &mod, &rc, &ip, &ua, &r.f.Source, &r.details,
+		&rid, &r.f.DedupeKey, &r.f.CreatedAt, &r.contentID, &r.cSHA, &r.cSize, &r.cName, &r.cType, &r.cTrunc, &r.chainSeq, &r.chainHash}, extra...)
+	err := s.Scan(dest...)
 	if err != nil {
 		return r, err
 	}

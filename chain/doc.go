@@ -58,6 +58,13 @@
 // restart, a takeover by a standby daemon or a purge in between needs no
 // resynchronisation, and OnRollback has nothing to drop.
 //
+// The processor's batch costs three statements whatever its size: one
+// that locks the head (its SELECT ... FOR UPDATE is the first member of a
+// UNION ALL) and reads the events with their content and newest link, one
+// multi-row INSERT of the links, and one UPDATE that points the events at
+// their links and moves the head. A server that refuses the locking UNION
+// member gets the lock in a statement of its own.
+//
 // A link is appended only when the attested fields differ from the
 // event's newest link, so a replayed batch, or a merge that changes
 // nothing attested, appends nothing.

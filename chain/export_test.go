@@ -45,3 +45,18 @@ func RewriteForTest(ctx context.Context, tx *sql.Tx) error {
 	}
 	return a.flush(ctx, tx, true)
 }
+
+// SeparateHeadLockForTest makes the writers lock the head in a statement of
+// its own, as they do on a server that refuses a locking read in a UNION
+// member, until restore is called.
+func SeparateHeadLockForTest() (restore func()) {
+	was := unionLockUnsupported.Swap(true)
+	return func() { unionLockUnsupported.Store(was) }
+}
+
+// ReadForAppendForTest runs the writers' first statement: it locks the head
+// and reads the events ids with their newest links.
+func ReadForAppendForTest(ctx context.Context, tx *sql.Tx, ids ...uint64) (Head, int, error) {
+	head, evs, err := lockAndRead(ctx, tx, ids)
+	return head, len(evs), err
+}

@@ -1,13 +1,17 @@
 package chain
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/dxtracker/dxtracker/tracker"
 )
@@ -97,41 +101,142 @@ func (a *appender) add(eventID uint64, version uint32, op, fields string) {
 }
 
 // flush writes the links, points the linked events at their link and moves
-// the head.
+// the head: with pointEvents, two statements whatever the number of links
+// (up to perStmt).
 func (a *appender) flush(ctx context.Context, tx *sql.Tx, pointEvents bool) error {
 	if len(a.links) == 0 {
 		return nil
 	}
-	const perStmt = 500
 	for rest := a.links; len(rest) > 0; {
 		n := min(perStmt, len(rest))
-		var sb strings.Builder
-		sb.WriteString(`INSERT INTO dxt_chain (seq, event_id, version, op, at, fields, prev_hash, hash) VALUES `)
-		args := make([]any, 0, 8*n)
-		for i, l := range rest[:n] {
-			if i > 0 {
-				sb.WriteByte(',')
-			}
-			sb.WriteString(`(?,?,?,?,?,?,?,?)`)
-			args = append(args, l.seq, l.eventID, l.version, l.op, l.at, l.fields, l.prevHash, l.hash)
-		}
-		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
+		if err := insertLinks(ctx, tx, rest[:n]); err != nil {
 			return fmt.Errorf("chain: append %d links: %w", n, err)
 		}
 		rest = rest[n:]
 	}
-	first, last := a.links[0].seq, a.links[len(a.links)-1].seq
-	if pointEvents {
-		if _, err := tx.ExecContext(ctx, `UPDATE dxt_event e JOIN dxt_chain c ON c.event_id = e.id AND c.seq BETWEEN ? AND ?
-SET e.chain_seq = c.seq, e.chain_hash = c.hash WHERE c.op <> 'purge'`, first, last); err != nil {
-			return fmt.Errorf("chain: point events at links %d..%d: %w", first, last, err)
+	first, last := a.links[0].seq, a.head.Seq
+	switch {
+	case !pointEvents:
+		if _, err := tx.ExecContext(ctx, `UPDATE dxt_chain_head SET seq = ?, hash = ?, updated_at = UTC_TIMESTAMP(6) WHERE id = 1`,
+			a.head.Seq, a.head.Hash); err != nil {
+			return fmt.Errorf("chain: move head to %d: %w", a.head.Seq, err)
+		}
+	case oneLinkPerEvent(a.links):
+		// Point each event at its link and move the head in one statement.
+		// The links are joined by their seq range, just inserted (a primary
+		// key range in the buffer pool: cheaper than sending the values
+		// again as a derived table). The head is on the outer side of the
+		// joins, so it moves even when no event is left to point at.
+		if _, err := tx.ExecContext(ctx, `UPDATE dxt_chain_head h
+LEFT JOIN dxt_chain c ON c.seq BETWEEN ? AND ? AND c.op <> 'purge'
+LEFT JOIN dxt_event e ON e.id = c.event_id
+SET h.seq = ?, h.hash = ?, h.updated_at = UTC_TIMESTAMP(6), e.chain_seq = c.seq, e.chain_hash = c.hash
+WHERE h.id = 1`, first, last, a.head.Seq, a.head.Hash); err != nil {
+			return fmt.Errorf("chain: point events at links %d..%d and move the head: %w", first, last, err)
+		}
+	default:
+		// Several links of one event (a rewrite): point it at the newest,
+		// given as values.
+		ptrs := pointers(a.links)
+		for len(ptrs) > 0 {
+			n := min(perStmt, len(ptrs))
+			var sb strings.Builder
+			sb.WriteString(`UPDATE dxt_event e JOIN `)
+			args := pointerTable(&sb, ptrs[:n])
+			sb.WriteString(` ON e.id = v.id SET e.chain_seq = v.seq, e.chain_hash = v.hash`)
+			if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
+				return fmt.Errorf("chain: point events at links %d..%d: %w", first, last, err)
+			}
+			ptrs = ptrs[n:]
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE dxt_chain_head SET seq = ?, hash = ?, updated_at = UTC_TIMESTAMP(6) WHERE id = 1`,
+			a.head.Seq, a.head.Hash); err != nil {
+			return fmt.Errorf("chain: move head to %d: %w", a.head.Seq, err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE dxt_chain_head SET seq = ?, hash = ?, updated_at = UTC_TIMESTAMP(6) WHERE id = 1`,
-		a.head.Seq, a.head.Hash); err != nil {
-		return fmt.Errorf("chain: move head to %d: %w", a.head.Seq, err)
-	}
 	return nil
+}
+
+// perStmt bounds the rows one statement writes.
+const perStmt = 500
+
+// preparedFrom is the number of links from which a multi-row INSERT is
+// sent as a server-side prepared statement: the values then travel in the
+// binary protocol and the server parses a text of placeholders, not tens
+// of kilobytes of literals, which is worth the extra round trip.
+const preparedFrom = 32
+
+// insertLinks appends links in one multi-row INSERT.
+func insertLinks(ctx context.Context, tx *sql.Tx, links []link) error {
+	var sb strings.Builder
+	sb.Grow(90 + 18*len(links))
+	sb.WriteString(`INSERT INTO dxt_chain (seq, event_id, version, op, at, fields, prev_hash, hash) VALUES `)
+	args := make([]any, 0, 8*len(links))
+	for i, l := range links {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString(`(?,?,?,?,?,?,?,?)`)
+		args = append(args, l.seq, l.eventID, l.version, l.op, l.at, l.fields, l.prevHash, l.hash)
+	}
+	if len(links) < preparedFrom {
+		_, err := tx.ExecContext(ctx, sb.String(), args...)
+		return err
+	}
+	stmt, err := tx.PrepareContext(ctx, sb.String())
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	_, err = stmt.ExecContext(ctx, args...)
+	return err
+}
+
+// oneLinkPerEvent reports whether no event has two links in links.
+func oneLinkPerEvent(links []link) bool {
+	seen := make(map[uint64]struct{}, len(links))
+	for _, l := range links {
+		if _, dup := seen[l.eventID]; dup {
+			return false
+		}
+		seen[l.eventID] = struct{}{}
+	}
+	return true
+}
+
+// pointers returns, per event, its newest link of links that is not a
+// purge, in the order of links.
+func pointers(links []link) []link {
+	newest := make(map[uint64]int, len(links))
+	for i, l := range links {
+		if l.op != OpPurge {
+			newest[l.eventID] = i
+		}
+	}
+	out := make([]link, 0, len(newest))
+	for i, l := range links {
+		if j, ok := newest[l.eventID]; ok && j == i {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// pointerTable writes a derived table v(id, seq, hash) of ptrs and returns
+// its arguments.
+func pointerTable(sb *strings.Builder, ptrs []link) []any {
+	args := make([]any, 0, 3*len(ptrs))
+	sb.WriteByte('(')
+	for i, p := range ptrs {
+		if i == 0 {
+			sb.WriteString(`SELECT CAST(? AS UNSIGNED) AS id, CAST(? AS UNSIGNED) AS seq, ? AS hash`)
+		} else {
+			sb.WriteString(` UNION ALL SELECT CAST(? AS UNSIGNED), CAST(? AS UNSIGNED), ?`)
+		}
+		args = append(args, p.eventID, p.seq, p.hash)
+	}
+	sb.WriteString(`) v`)
+	return args
 }
 
 // latestLinks returns the newest link of each of the events ids.
@@ -159,6 +264,98 @@ JOIN (SELECT event_id, MAX(version) AS v FROM dxt_chain WHERE event_id IN (`+in+
 	return out, rows.Err()
 }
 
+// linkedEvent is an event as record reads it, with its newest link.
+type linkedEvent struct {
+	eventRow
+	prev   latest
+	linked bool
+}
+
+// linkedColumns and linkedFrom read the events with their content and
+// their newest link: the one with the highest version, as latestLinks
+// finds it (the unique key (event_id, version) answers the MAX with one
+// index dive per event).
+const (
+	linkedColumns = eventColumns + `, l.seq, l.version, l.op, l.fields`
+	linkedFrom    = eventFrom + `
+LEFT JOIN dxt_chain l ON l.event_id = e.id AND l.version = (SELECT MAX(m.version) FROM dxt_chain m WHERE m.event_id = e.id)`
+)
+
+// headRow is the head as the first member of lockAndRead's UNION: the
+// columns of linkedColumns (non-NULL where scanEvent needs a value; the
+// row is told apart by the head columns that follow), then the head.
+const headRow = `SELECT CAST(0 AS UNSIGNED), '', '', NULL, NULL, NULL, NULL, NULL, NULL, '', '', NULL, '', '', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+  NULL, NULL, NULL, NULL, h.seq, h.hash, h.adopt_upto FROM dxt_chain_head h WHERE h.id = 1 FOR UPDATE`
+
+// unionLockUnsupported is set once the server refused a locking read in a
+// UNION member; lockAndRead then locks the head in a statement of its own.
+var unionLockUnsupported atomic.Bool
+
+// lockAndRead locks the head (FOR UPDATE, as LockHead) and reads the
+// events ids that exist, in id order, each with its newest link: one
+// statement, the head's SELECT first, then the events'.
+func lockAndRead(ctx context.Context, tx *sql.Tx, ids []uint64) (Head, []linkedEvent, error) {
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	events := `SELECT ` + linkedColumns + `, NULL, NULL, NULL` + linkedFrom + ` WHERE e.id IN (` + placeholders(len(ids)) + `)`
+	if unionLockUnsupported.Load() {
+		head, err := LockHead(ctx, tx)
+		if err != nil {
+			return head, nil, err
+		}
+		evs, _, _, err := scanLinked(tx.QueryContext(ctx, events, args...))
+		return head, evs, err
+	}
+	evs, head, found, err := scanLinked(tx.QueryContext(ctx, `(`+headRow+`) UNION ALL (`+events+`)`, args...))
+	var me *mysql.MySQLError
+	if errors.As(err, &me) && (me.Number == 1064 || me.Number == 1221 || me.Number == 1235) {
+		// A syntax error: nothing ran. Lock and read apart from now on.
+		unionLockUnsupported.Store(true)
+		return lockAndRead(ctx, tx, ids)
+	}
+	if err != nil {
+		return head, nil, err
+	}
+	if !found {
+		return head, nil, ErrNoChain
+	}
+	return head, evs, nil
+}
+
+// scanLinked scans the rows of lockAndRead's statement: the events sorted
+// by id, and the head row if there is one.
+func scanLinked(rows *sql.Rows, err error) (evs []linkedEvent, head Head, found bool, _ error) {
+	if err != nil {
+		return nil, head, false, fmt.Errorf("chain: read events: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var seq, hSeq, hAdopt sql.NullInt64
+		var version sql.NullInt64
+		var op, fields, hHash sql.NullString
+		r, err := scanEvent(rows, &seq, &version, &op, &fields, &hSeq, &hHash, &hAdopt)
+		if err != nil {
+			return nil, head, false, fmt.Errorf("chain: read events: %w", err)
+		}
+		if hSeq.Valid {
+			head, found = Head{Seq: uint64(hSeq.Int64), Hash: hHash.String, AdoptUpto: uint64(hAdopt.Int64)}, true
+			continue
+		}
+		ev := linkedEvent{eventRow: r, linked: seq.Valid}
+		if seq.Valid {
+			ev.prev = latest{seq: uint64(seq.Int64), version: uint32(version.Int64), op: op.String, fields: fields.String}
+		}
+		evs = append(evs, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, head, false, fmt.Errorf("chain: read events: %w", err)
+	}
+	slices.SortFunc(evs, func(a, b linkedEvent) int { return cmp.Compare(a.f.ID, b.f.ID) })
+	return evs, head, found, nil
+}
+
 // record appends a link for every event of ids whose current fields differ
 // from its newest link (or that has none, as m allows). Call it in the
 // transaction that changed the events, after the changes.
@@ -172,34 +369,9 @@ func record(ctx context.Context, tx *sql.Tx, ids []uint64, m mode, now time.Time
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	head, err := LockHead(ctx, tx)
+	head, evs, err := lockAndRead(ctx, tx, ids)
 	if err != nil {
 		return 0, err
-	}
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
-	prev, err := latestLinks(ctx, tx, args)
-	if err != nil {
-		return 0, err
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+eventColumns+eventFrom+` WHERE e.id IN (`+placeholders(len(ids))+`) ORDER BY e.id`, args...)
-	if err != nil {
-		return 0, fmt.Errorf("chain: read events: %w", err)
-	}
-	var evs []eventRow
-	for rows.Next() {
-		r, err := scanEvent(rows)
-		if err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("chain: read events: %w", err)
-		}
-		evs = append(evs, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("chain: read events: %w", err)
 	}
 	a := newAppender(head, now)
 	for i := range evs {
@@ -208,7 +380,7 @@ func record(ctx context.Context, tx *sql.Tx, ids []uint64, m mode, now time.Time
 		if err != nil {
 			return 0, err
 		}
-		l, linked := prev[r.f.ID]
+		l, linked := r.prev, r.linked
 		switch {
 		case linked && l.op != OpPurge:
 			if l.fields == fields {
