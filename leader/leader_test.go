@@ -213,10 +213,12 @@ func TestGetLockBehaviourTheElectorReliesOn(t *testing.T) {
 	if _, err := db.Exec("KILL ?", id1); err != nil {
 		t.Fatal(err)
 	}
-	var h sql.NullInt64
-	if err := db.QueryRow("SELECT IS_USED_LOCK('k')").Scan(&h); err != nil || h.Valid {
-		t.Errorf("holder right after KILL: %v %v, want NULL", h, err)
-	}
+	// KILL only flags the thread; it releases its locks when it notices,
+	// at once on an idle server, later on a busy one.
+	waitFor(t, 5*time.Second, "the lock freed after KILL", func() bool {
+		var h sql.NullInt64
+		return db.QueryRow("SELECT IS_USED_LOCK('k')").Scan(&h) == nil && !h.Valid
+	})
 
 	// Documented as case-insensitive; logged, as it differs by server.
 	c3, c4 := conn(t, db), conn(t, db)
