@@ -132,6 +132,13 @@ func (s *stack) startAt(listen string, extra ...string) *daemon {
 	s.t.Helper()
 	cmd := exec.Command(daemonBinary(s.t), "run")
 	cmd.Env = append(s.env(extra...), "DXT_LISTEN="+listen)
+	return s.startRunProcess(cmd, listen)
+}
+
+// startRunProcess runs cmd (`dxtracker run`, perhaps through a wrapper) as
+// one of s's daemons and waits until its API on listen answers /healthz.
+func (s *stack) startRunProcess(cmd *exec.Cmd, listen string) *daemon {
+	s.t.Helper()
 	d := &daemon{cmd: cmd, log: &bytes.Buffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = &lockedWriter{w: d.log}, &lockedWriter{w: d.log}
 	if err := cmd.Start(); err != nil {

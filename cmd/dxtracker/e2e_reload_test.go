@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -16,42 +15,6 @@ import (
 
 	"github.com/dxtracker/dxtracker/sandbox"
 )
-
-// startRunProcess runs cmd (`dxtracker run`, perhaps through a wrapper) as
-// one of s's daemons and waits until its API on listen answers /healthz.
-func (s *stack) startRunProcess(cmd *exec.Cmd, listen string) *daemon {
-	s.t.Helper()
-	d := &daemon{cmd: cmd, log: &bytes.Buffer{}, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = &lockedWriter{w: d.log}, &lockedWriter{w: d.log}
-	if err := cmd.Start(); err != nil {
-		s.t.Fatal(err)
-	}
-	go func() { d.err = cmd.Wait(); close(d.done) }()
-	s.t.Cleanup(func() {
-		d.kill()
-		if s.t.Failed() {
-			s.t.Logf("daemon log:\n%s", d.output())
-		}
-	})
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		select {
-		case <-d.done:
-			s.t.Fatalf("daemon exited during start-up: %v\n%s", d.err, d.output())
-		default:
-		}
-		if resp, err := http.Get("http://" + listen + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return d
-			}
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("daemon not healthy after 60s\n%s", d.output())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
 
 // envWithout is env without the variables named (KEY, not KEY=...).
 func envWithout(env []string, names ...string) []string {
