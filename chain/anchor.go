@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/robfig/cron/v3"
 	"github.com/rs/zerolog"
 
 	"github.com/dxtracker/dxtracker/notify"
@@ -68,7 +67,7 @@ func (a *Anchorer) Run(ctx context.Context) error {
 	for {
 		wait := a.opts.Recheck
 		s := a.settings()
-		sched, loc, err := anchorSchedule(s)
+		sched, loc, err := notify.DigestSchedule(s)
 		if err != nil {
 			a.log.Error().Err(err).Msg("anchor schedule is not usable; no anchor until it is fixed")
 		} else {
@@ -96,18 +95,6 @@ func (a *Anchorer) Run(ctx context.Context) error {
 		case <-a.opts.After(wait):
 		}
 	}
-}
-
-func anchorSchedule(s tracker.Settings) (cron.Schedule, *time.Location, error) {
-	loc, err := time.LoadLocation(s.DigestTimezone)
-	if err != nil {
-		return nil, nil, fmt.Errorf("digest_timezone %q: %w", s.DigestTimezone, err)
-	}
-	sched, err := cron.ParseStandard(s.DigestSchedule)
-	if err != nil {
-		return nil, nil, fmt.Errorf("digest_schedule %q: %w", s.DigestSchedule, err)
-	}
-	return sched, loc, nil
 }
 
 // AnchorNow enqueues the current head as the anchor of day (YYYY-MM-DD)

@@ -57,8 +57,9 @@ func NewDigester(db *sql.DB, settings func() tracker.Settings, log zerolog.Logge
 	return &Digester{db: db, settings: settings, log: log.With().Str("component", "notify").Str("job", "digest").Logger(), opts: opts}
 }
 
-// schedule parses the digest settings.
-func digestSchedule(s tracker.Settings) (cron.Schedule, *time.Location, error) {
+// DigestSchedule parses digest_schedule and digest_timezone (the daily
+// jobs that run with the digest share them).
+func DigestSchedule(s tracker.Settings) (cron.Schedule, *time.Location, error) {
 	loc, err := time.LoadLocation(s.DigestTimezone)
 	if err != nil {
 		return nil, nil, fmt.Errorf("digest_timezone %q: %w", s.DigestTimezone, err)
@@ -80,7 +81,7 @@ func (d *Digester) Run(ctx context.Context) error {
 	for {
 		wait := d.opts.Recheck
 		s := d.settings()
-		sched, loc, err := digestSchedule(s)
+		sched, loc, err := DigestSchedule(s)
 		switch {
 		case !s.DigestEnabled:
 			last = time.Time{} // enabled later: from then on, no catch-up
