@@ -108,6 +108,7 @@ type Processor struct {
 
 	raw      map[string]string // dxt_config as last committed
 	settings atomic.Pointer[tracker.Settings]
+	loaded   atomic.Bool // settings read from dxt_config at least once
 	Counters Counters
 }
 
@@ -175,8 +176,13 @@ func (p *Processor) reloadSettings(ctx context.Context) error {
 	p.raw = raw
 	s := tracker.ParseSettings(raw)
 	p.settings.Store(&s)
+	p.loaded.Store(true)
 	return nil
 }
+
+// Loaded reports whether Settings come from dxt_config yet (Start reads
+// them); before that they are the built-in defaults, without beacon_secret.
+func (p *Processor) Loaded() bool { return p.loaded.Load() }
 
 // ApplyBatch implements binlog.Handler.
 func (p *Processor) ApplyBatch(ctx context.Context, b binlog.Batch) error {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/dxtracker/dxtracker/mailer"
 )
@@ -47,24 +48,39 @@ func (w *Worker) deliver(ctx context.Context, r row) {
 		ok           bool
 		dbErr        error
 	)
+	var record func() (bool, error)
 	switch {
 	case err == nil:
 		state = StateSent
-		ok, dbErr = markSent(ctx, w.db, r, now)
+		record = func() (bool, error) { return markSent(ctx, w.db, r, now) }
 	case IsPermanent(err):
 		state, cause = StateFailed, err.Error()
-		ok, dbErr = markFinal(ctx, w.db, r, StateFailed, now, cause)
+		record = func() (bool, error) { return markFinal(ctx, w.db, r, StateFailed, now, cause) }
 	case hookRan && !isNotDelivered(err):
 		state, cause = StateUncertain, err.Error()+"; it may or may not have been accepted, so it is not sent again"
-		ok, dbErr = markFinal(ctx, w.db, r, StateUncertain, now, cause)
+		record = func() (bool, error) { return markFinal(ctx, w.db, r, StateUncertain, now, cause) }
 	case now.Sub(r.CreatedAt) >= w.opts.GiveUpAfter:
 		state, cause = StateFailed, fmt.Sprintf("gave up after %s of attempts: %v", w.opts.GiveUpAfter, err)
-		ok, dbErr = markFinal(ctx, w.db, r, StateFailed, now, cause)
+		record = func() (bool, error) { return markFinal(ctx, w.db, r, StateFailed, now, cause) }
 	default:
 		state, cause = StatePending, err.Error()
 		next := now.Add(backoff(r.Attempts, w.opts.RetryBase, w.opts.RetryMax))
-		ok, dbErr = markRetry(ctx, w.db, r, now, next, cause)
+		record = func() (bool, error) { return markRetry(ctx, w.db, r, now, next, cause) }
 		log = log.With().Time("next_attempt_at", next).Logger()
+	}
+	// The outcome update is guarded by (id, state, attempts), so repeating
+	// it is harmless; a database restart right after the server accepted
+	// the mail would otherwise leave a delivered row to be recovered as
+	// "uncertain".
+	for wait := 100 * time.Millisecond; ; wait *= 2 {
+		ok, dbErr = record()
+		if dbErr == nil || wait > 3*time.Second || ctx.Err() != nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
 	}
 	switch {
 	case dbErr != nil:

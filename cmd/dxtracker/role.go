@@ -32,7 +32,8 @@ type liveSettings struct {
 }
 
 func (l *liveSettings) Get() tracker.Settings {
-	if l.elector.Role() == leader.RoleLeader {
+	// A new leader's processor has its settings only once Start read them.
+	if l.elector.Role() == leader.RoleLeader && l.proc.Loaded() {
 		return l.proc.Settings()
 	}
 	if s := l.polled.Load(); s != nil {
@@ -47,7 +48,9 @@ func (l *liveSettings) Run(ctx context.Context) error {
 	defer t.Stop()
 	for {
 		if l.elector.Role() != leader.RoleLeader {
-			l.refresh(ctx)
+			if err := l.refresh(ctx); err != nil && ctx.Err() == nil {
+				l.log.Warn().Err(err).Msg("standby: cannot re-read dxt_config; keeping the settings in force")
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -57,17 +60,17 @@ func (l *liveSettings) Run(ctx context.Context) error {
 	}
 }
 
-func (l *liveSettings) refresh(ctx context.Context) {
+// refresh reads dxt_config into the polled settings and drops the user
+// cache.
+func (l *liveSettings) refresh(ctx context.Context) error {
 	raw, err := tracker.ReadConfig(ctx, l.db)
 	if err != nil {
-		if ctx.Err() == nil {
-			l.log.Warn().Err(err).Msg("standby: cannot re-read dxt_config; keeping the settings in force")
-		}
-		return
+		return err
 	}
 	s := tracker.ParseSettings(raw)
 	l.polled.Store(&s)
 	l.dir.InvalidateUsers()
+	return nil
 }
 
 // readiness: a leader is ready once its binlog stream is connected and

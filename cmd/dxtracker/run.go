@@ -142,6 +142,12 @@ func runDaemonWith(ctx context.Context, cfg config.Config, log zerolog.Logger, r
 		api.WithQuietRoute(beacon.Path), // a line per copy is noise; refusals are summed up by the beacon service
 		api.WithShutdownTimeout(cfg.ShutdownTimeout))
 
+	// Beacons and the API are served from the first request on: they need
+	// the settings (beacon_secret) before the listeners open, not once the
+	// processor or the standby's poll got to them.
+	if err := settings.refresh(ctx); err != nil {
+		return fmt.Errorf("read the settings in dxt_config: %w", err)
+	}
 	ln, err := listen(cfg.Listen, certs.config())
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (is another dxtracker running? change listen)", cfg.Listen, err)
