@@ -5,7 +5,7 @@ COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 
-.PHONY: build test vet demo bench fuzz-short
+.PHONY: build test vet demo bench fuzz-short faults soak
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dxtracker ./cmd/dxtracker
@@ -45,3 +45,10 @@ dist:
 	GO='$(GO)' scripts/dist.sh
 check-deb:
 	scripts/check-deb.sh dist
+
+# The fault suite in full (≈ 12 min; its -short form runs in `make test`)
+# and the 30-minute soak.
+faults:
+	$(GO) run ./cmd/faultsuite -kills 20
+soak:
+	$(GO) run ./cmd/soak -duration 30m
