@@ -53,14 +53,12 @@
 //
 //	history      baseline (built-in only)   100 rules, steady      100 rules, cold user
 //	1,000,000    0.65 µs                    14.8 µs (23× baseline)  0.59 ms
-//	10,000,000   0.70-1.06 µs               22-30 µs                1.6-1.9 ms
+//	10,000,000   0.72 µs                    12.8 µs (18× baseline)  1.18 ms
 //
-// (10M rows generate in 4m16s on a quiet machine, 1M in 21s. The 10M row
-// was measured while the machine ran other work, load average 9-12 on 2
-// cores: steady state, normally 14 µs, doubled; the cold load before the
-// loose scans took 15-19 ms there, against 9.8 ms on a quiet machine.) The goal, under
-// 1 ms per event, is met in steady state, where the cost does not grow
-// with the history. A cold user costs once per user per start: one round
+// (quiet machine, load average below 2; 10M rows generate in 3-4 min, 1M
+// in 21 s. Before the loose index scans a cold user took 9.8 ms at 10M.)
+// The goal, under 1 ms per event, is met in steady state, where the cost
+// does not grow with the history; a cold user at 10M is just above it. A cold user costs once per user per start: one round
 // trip (see userState.load) whose cost grows with the user's events in the
 // longest velocity window and with the number of distinct modules and IPs
 // the user ever had (two index dives each, whatever the rows), not with
