@@ -1,5 +1,7 @@
 package tracker
 
+import "slices"
+
 // migration is one step of the tracker schema. Steps are append-only: a
 // released step is never edited, a change is a new step. Every statement is
 // idempotent on its own (IF NOT EXISTS) so a crash between a statement and
@@ -144,22 +146,19 @@ var migrations = []migration{
 		// information_schema, so a rerun after a crash is a no-op. The four
 		// statements run on one connection (session variable, prepared
 		// statement).
-		statements: []string{
-			`SET @dxt_ddl = IF((SELECT COUNT(*) FROM information_schema.statistics
-  WHERE table_schema = DATABASE() AND table_name = 'dxt_intake' AND index_name = 'dxt_intake_user_time') = 0,
-  'ALTER TABLE dxt_intake ADD INDEX dxt_intake_user_time (user_id, occurred_at)', 'DO 0')`,
-			`PREPARE dxt_ddl FROM @dxt_ddl`,
-			`EXECUTE dxt_ddl`,
-			`DEALLOCATE PREPARE dxt_ddl`,
-		},
+		statements: slices.Concat(
+			addIndexIfMissing("dxt_intake", "dxt_intake_user_time",
+				`ALTER TABLE dxt_intake ADD INDEX dxt_intake_user_time (user_id, occurred_at)`),
+		),
 	},
 	{
 		version:     3,
 		description: "rules, notification outbox, per-user indexes the rules look up",
-		statements: []string{
-			// A rule is data, not code: kind picks the evaluator, params
-			// (JSON) its settings. notify = a match sends notifications.
-			`CREATE TABLE IF NOT EXISTS dxt_rule (
+		statements: slices.Concat(
+			[]string{
+				// A rule is data, not code: kind picks the evaluator, params
+				// (JSON) its settings. notify = a match sends notifications.
+				`CREATE TABLE IF NOT EXISTS dxt_rule (
   id          BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY,
   name        VARCHAR(100) NOT NULL,
   kind        VARCHAR(32)  NOT NULL,
@@ -172,10 +171,10 @@ var migrations = []migration{
   updated_by  VARCHAR(255) NULL,
   UNIQUE KEY dxt_rule_name (name)
 )` + tableOptions,
-			// One row per notification to send (event x channel x recipient,
-			// or a summary, digest or anchor), written in the transaction of
-			// what caused it; dedupe_key makes every writer idempotent.
-			`CREATE TABLE IF NOT EXISTS dxt_outbox (
+				// One row per notification to send (event x channel x recipient,
+				// or a summary, digest or anchor), written in the transaction of
+				// what caused it; dedupe_key makes every writer idempotent.
+				`CREATE TABLE IF NOT EXISTS dxt_outbox (
   id              BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY,
   dedupe_key      VARCHAR(191)  NOT NULL,
   kind            VARCHAR(16)   NOT NULL,
@@ -197,44 +196,38 @@ var migrations = []migration{
   KEY dxt_outbox_recipient (recipient_hash, sent_at),
   KEY dxt_outbox_event (event_id)
 )` + tableOptions,
-			`SET @dxt_ddl = IF((SELECT COUNT(*) FROM information_schema.statistics
-  WHERE table_schema = DATABASE() AND table_name = 'dxt_event' AND index_name = 'dxt_event_user_module') = 0,
-  'ALTER TABLE dxt_event ADD INDEX dxt_event_user_module (user_name, module, occurred_at), ADD INDEX dxt_event_user_ip (user_name, ip, occurred_at)', 'DO 0')`,
-			`PREPARE dxt_ddl FROM @dxt_ddl`,
-			`EXECUTE dxt_ddl`,
-			`DEALLOCATE PREPARE dxt_ddl`,
-		},
+			},
+			addIndexIfMissing("dxt_event", "dxt_event_user_module",
+				`ALTER TABLE dxt_event ADD INDEX dxt_event_user_module (user_name, module, occurred_at), ADD INDEX dxt_event_user_ip (user_name, ip, occurred_at)`),
+		),
 	},
 	{
 		version:     4,
 		description: "retention: dxt_purge audit, dxt_config.updated_by, dxt_event content index",
-		statements: []string{
-			// Who last set a key (API principal or Vtiger admin), so a purge
-			// can say who configured it. MySQL 8 has no ADD COLUMN IF NOT
-			// EXISTS: chosen by information_schema as in version 2.
-			`SET @dxt_ddl = IF((SELECT COUNT(*) FROM information_schema.columns
-  WHERE table_schema = DATABASE() AND table_name = 'dxt_config' AND column_name = 'updated_by') = 0,
-  'ALTER TABLE dxt_config ADD COLUMN updated_by VARCHAR(255) NULL', 'DO 0')`,
-			`PREPARE dxt_ddl FROM @dxt_ddl`,
-			`EXECUTE dxt_ddl`,
-			`DEALLOCATE PREPARE dxt_ddl`,
-			// The content cap finds the events of a content by content_id;
-			// the age purge checks that a content has no surviving event.
-			`SET @dxt_ddl = IF((SELECT COUNT(*) FROM information_schema.statistics
-  WHERE table_schema = DATABASE() AND table_name = 'dxt_event' AND index_name = 'dxt_event_content') = 0,
-  'ALTER TABLE dxt_event ADD INDEX dxt_event_content (content_id)', 'DO 0')`,
-			`PREPARE dxt_ddl FROM @dxt_ddl`,
-			`EXECUTE dxt_ddl`,
-			`DEALLOCATE PREPARE dxt_ddl`,
-			// One row per purge run. Counters are updated in the transaction
-			// of each batch, so the row matches what is gone even after a
-			// crash (status stays 'running' until the next purge marks it
-			// failed). Every event with id <= max_event_id is gone after a
-			// 'done' age purge; every event above it was kept. A content_cap
-			// purge deletes no event: events_updated counts the events whose
-			// content_id it cleared (details.content_purged says so), in the
-			// id range min_event_id..max_event_id.
-			`CREATE TABLE IF NOT EXISTS dxt_purge (
+		statements: slices.Concat(
+			[]string{
+				// Who last set a key (API principal or Vtiger admin), so a purge
+				// can say who configured it. MySQL 8 has no ADD COLUMN IF NOT
+				// EXISTS: chosen by information_schema as in version 2.
+			},
+			addColumnIfMissing("dxt_config", "updated_by",
+				`ALTER TABLE dxt_config ADD COLUMN updated_by VARCHAR(255) NULL`),
+			[]string{
+				// The content cap finds the events of a content by content_id;
+				// the age purge checks that a content has no surviving event.
+			},
+			addIndexIfMissing("dxt_event", "dxt_event_content",
+				`ALTER TABLE dxt_event ADD INDEX dxt_event_content (content_id)`),
+			[]string{
+				// One row per purge run. Counters are updated in the transaction
+				// of each batch, so the row matches what is gone even after a
+				// crash (status stays 'running' until the next purge marks it
+				// failed). Every event with id <= max_event_id is gone after a
+				// 'done' age purge; every event above it was kept. A content_cap
+				// purge deletes no event: events_updated counts the events whose
+				// content_id it cleared (details.content_purged says so), in the
+				// id range min_event_id..max_event_id.
+				`CREATE TABLE IF NOT EXISTS dxt_purge (
   id                    BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY,
   started_at            DATETIME(6)  NOT NULL,
   finished_at           DATETIME(6)  NULL,
@@ -260,18 +253,20 @@ var migrations = []migration{
   KEY dxt_purge_started (started_at),
   KEY dxt_purge_status (status)
 )` + tableOptions,
-		},
+			},
+		),
 	},
 	{
 		version:     5,
 		description: "tamper evidence: dxt_chain ledger, dxt_chain_head, dxt_event.chain_seq/chain_hash, dxt_purge chain anchor",
-		statements: []string{
-			// Append-only hash chain over the tracking log (package chain):
-			// one link per insert, legitimate change and purge of an event,
-			// hash = SHA-256 of the previous link's hash and this link.
-			// fields is the canonical JSON the link attests (details and the
-			// content enter by their SHA-256), so verify can name what changed.
-			`CREATE TABLE IF NOT EXISTS dxt_chain (
+		statements: slices.Concat(
+			[]string{
+				// Append-only hash chain over the tracking log (package chain):
+				// one link per insert, legitimate change and purge of an event,
+				// hash = SHA-256 of the previous link's hash and this link.
+				// fields is the canonical JSON the link attests (details and the
+				// content enter by their SHA-256), so verify can name what changed.
+				`CREATE TABLE IF NOT EXISTS dxt_chain (
   seq       BIGINT UNSIGNED NOT NULL PRIMARY KEY,
   event_id  BIGINT UNSIGNED NOT NULL,
   version   INT UNSIGNED    NOT NULL,
@@ -282,46 +277,61 @@ var migrations = []migration{
   hash      CHAR(64)        NOT NULL,
   UNIQUE KEY dxt_chain_event (event_id, version)
 )` + tableOptions,
-			// The chain's head: one row, locked FOR UPDATE by every
-			// transaction that appends a link (the processor, retention),
-			// which serialises the writers. adopt_upto: the events that
-			// existed when this version was applied, which the daemon links
-			// once (op adopt); any other event without a link is a forgery.
-			`CREATE TABLE IF NOT EXISTS dxt_chain_head (
+				// The chain's head: one row, locked FOR UPDATE by every
+				// transaction that appends a link (the processor, retention),
+				// which serialises the writers. adopt_upto: the events that
+				// existed when this version was applied, which the daemon links
+				// once (op adopt); any other event without a link is a forgery.
+				`CREATE TABLE IF NOT EXISTS dxt_chain_head (
   id         TINYINT UNSIGNED NOT NULL PRIMARY KEY,
   seq        BIGINT UNSIGNED  NOT NULL,
   hash       CHAR(64)         NOT NULL,
   adopt_upto BIGINT UNSIGNED  NOT NULL,
   updated_at DATETIME(6)      NOT NULL
 )` + tableOptions,
-			`INSERT IGNORE INTO dxt_chain_head (id, seq, hash, adopt_upto, updated_at)
+				`INSERT IGNORE INTO dxt_chain_head (id, seq, hash, adopt_upto, updated_at)
 SELECT 1, 0, REPEAT('0', 64), COALESCE(MAX(id), 0), UTC_TIMESTAMP(6) FROM dxt_event`,
-			`SET @dxt_ddl = IF((SELECT COUNT(*) FROM information_schema.columns
-  WHERE table_schema = DATABASE() AND table_name = 'dxt_event' AND column_name = 'chain_seq') = 0,
-  'ALTER TABLE dxt_event ADD COLUMN chain_seq BIGINT UNSIGNED NULL, ADD COLUMN chain_hash CHAR(64) NULL, ADD INDEX dxt_event_chain (chain_seq)', 'DO 0')`,
-			`PREPARE dxt_ddl FROM @dxt_ddl`,
-			`EXECUTE dxt_ddl`,
-			`DEALLOCATE PREPARE dxt_ddl`,
-			// A purge that deletes the links of purged events records the
-			// last deleted link: the chain then starts after it.
-			`SET @dxt_ddl = IF((SELECT COUNT(*) FROM information_schema.columns
-  WHERE table_schema = DATABASE() AND table_name = 'dxt_purge' AND column_name = 'chain_seq') = 0,
-  'ALTER TABLE dxt_purge ADD COLUMN chain_seq BIGINT UNSIGNED NULL, ADD COLUMN chain_hash CHAR(64) NULL', 'DO 0')`,
-			`PREPARE dxt_ddl FROM @dxt_ddl`,
-			`EXECUTE dxt_ddl`,
-			`DEALLOCATE PREPARE dxt_ddl`,
-		},
+			},
+			addColumnIfMissing("dxt_event", "chain_seq",
+				`ALTER TABLE dxt_event ADD COLUMN chain_seq BIGINT UNSIGNED NULL, ADD COLUMN chain_hash CHAR(64) NULL, ADD INDEX dxt_event_chain (chain_seq)`),
+			[]string{
+				// A purge that deletes the links of purged events records the
+				// last deleted link: the chain then starts after it.
+			},
+			addColumnIfMissing("dxt_purge", "chain_seq",
+				`ALTER TABLE dxt_purge ADD COLUMN chain_seq BIGINT UNSIGNED NULL, ADD COLUMN chain_hash CHAR(64) NULL`),
+		),
 	},
 	{
 		version:     6,
 		description: "API tokens may expire: dxt_api_token.expires_at",
-		statements: []string{
-			`SET @dxt_ddl = IF((SELECT COUNT(*) FROM information_schema.columns
-  WHERE table_schema = DATABASE() AND table_name = 'dxt_api_token' AND column_name = 'expires_at') = 0,
-  'ALTER TABLE dxt_api_token ADD COLUMN expires_at DATETIME(6) NULL AFTER created_at', 'DO 0')`,
-			`PREPARE dxt_ddl FROM @dxt_ddl`,
-			`EXECUTE dxt_ddl`,
-			`DEALLOCATE PREPARE dxt_ddl`,
-		},
+		statements: slices.Concat(
+			addColumnIfMissing("dxt_api_token", "expires_at",
+				`ALTER TABLE dxt_api_token ADD COLUMN expires_at DATETIME(6) NULL AFTER created_at`),
+		),
 	},
+}
+
+// addIndexIfMissing runs ddl unless table already has the index name.
+// MySQL has no ADD INDEX IF NOT EXISTS: the statement is chosen by
+// information_schema, so a rerun after a crash is a no-op. The four
+// statements run on one connection (session variable, prepared statement).
+func addIndexIfMissing(table, name, ddl string) []string {
+	return ddlUnless("statistics", "index_name", table, name, ddl)
+}
+
+// addColumnIfMissing runs ddl unless table already has the column name.
+func addColumnIfMissing(table, name, ddl string) []string {
+	return ddlUnless("columns", "column_name", table, name, ddl)
+}
+
+func ddlUnless(view, nameColumn, table, name, ddl string) []string {
+	return []string{
+		`SET @dxt_ddl = IF((SELECT COUNT(*) FROM information_schema.` + view + `
+  WHERE table_schema = DATABASE() AND table_name = '` + table + `' AND ` + nameColumn + ` = '` + name + `') = 0,
+  '` + ddl + `', 'DO 0')`,
+		`PREPARE dxt_ddl FROM @dxt_ddl`,
+		`EXECUTE dxt_ddl`,
+		`DEALLOCATE PREPARE dxt_ddl`,
+	}
 }
