@@ -97,3 +97,13 @@ func execDSN(ctx context.Context, dsn, script string) error {
 	_, err = db.ExecContext(ctx, script)
 	return err
 }
+
+// CreateVtigerDatabase creates database name on s with the minimal Vtiger
+// schema and seed (LoadVtigerMinimal) and returns its DSN.
+func CreateVtigerDatabase(ctx context.Context, s *Server, name string) (string, error) {
+	if err := CreateDatabase(ctx, s, name); err != nil {
+		return "", err
+	}
+	dsn := s.DSN(name)
+	return dsn, LoadVtigerMinimal(ctx, dsn)
+}

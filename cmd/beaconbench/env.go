@@ -22,6 +22,7 @@ import (
 	_ "github.com/go-sql-driver/mysql"
 
 	"github.com/dxtracker/dxtracker/beacon"
+	"github.com/dxtracker/dxtracker/internal/procstat"
 	"github.com/dxtracker/dxtracker/sandbox"
 	"github.com/dxtracker/dxtracker/tracker"
 )
@@ -58,11 +59,7 @@ func setup(ctx context.Context, o options, logf func(string, ...any)) (*env, err
 	if e.srv, err = sandbox.Start(ctx, sandbox.Options{ServerID: 1, ExtraArgs: extra}); err != nil {
 		return nil, err
 	}
-	if err := sandbox.CreateDatabase(ctx, e.srv, "vtiger"); err != nil {
-		return nil, err
-	}
-	e.dsn = e.srv.DSN("vtiger")
-	if err := sandbox.LoadVtigerMinimal(ctx, e.dsn); err != nil {
+	if e.dsn, err = sandbox.CreateVtigerDatabase(ctx, e.srv, "vtiger"); err != nil {
 		return nil, err
 	}
 	if e.db, err = sql.Open("mysql", e.dsn); err != nil {
@@ -126,10 +123,10 @@ func (p *proc) stop() {
 	}
 }
 
-func (p *proc) rssNow() int64 { return procStatus(p.pid(), "VmRSS") }
+func (p *proc) rssNow() int64 { return procstat.Status(p.pid(), "VmRSS") }
 
 // peakRSS is the process's high-water mark (VmHWM).
-func (p *proc) peakRSS() int64 { return procStatus(p.pid(), "VmHWM") }
+func (p *proc) peakRSS() int64 { return procstat.Status(p.pid(), "VmHWM") }
 
 type lockedBuffer struct {
 	mu sync.Mutex
@@ -334,26 +331,6 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-// cpuSeconds is the user+system CPU time pid has used, from /proc/<pid>/stat.
-func cpuSeconds(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// The command name may hold spaces: fields count from after ")".
-	s := string(b)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 {
-		s = s[i+1:]
-	}
-	f := strings.Fields(s)
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return (ut + st) / 100 // USER_HZ
-}
-
 // mariadbPID is the sandbox server's process id, from its pid file.
 func (e *env) mariadbPID() int {
 	b, err := os.ReadFile(filepath.Join(e.srv.DataDir(), "mysqld.pid"))
@@ -362,24 +339,6 @@ func (e *env) mariadbPID() int {
 	}
 	n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 	return n
-}
-
-// procStatus reads a "kB" field of /proc/<pid>/status, in bytes.
-func procStatus(pid int, field string) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, field+":"); ok {
-			f := strings.Fields(rest)
-			if len(f) > 0 {
-				n, _ := strconv.ParseInt(f[0], 10, 64)
-				return n << 10
-			}
-		}
-	}
-	return 0
 }
 
 func loadAvg() float64 {

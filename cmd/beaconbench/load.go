@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/dxtracker/dxtracker/beacon"
+	"github.com/dxtracker/dxtracker/internal/procstat"
 )
 
 type loadSpec struct {
@@ -55,7 +56,7 @@ type loadResult struct {
 type cpuMark struct{ server, db, load float64 }
 
 func markCPU(s loadSpec) cpuMark {
-	return cpuMark{cpuSeconds(s.pid), cpuSeconds(s.dbPID), cpuSeconds(os.Getpid())}
+	return cpuMark{procstat.CPUSeconds(s.pid), procstat.CPUSeconds(s.dbPID), procstat.CPUSeconds(os.Getpid())}
 }
 
 func (r *loadResult) cpuSince(s loadSpec, m cpuMark) {
@@ -150,7 +151,7 @@ func sampleRSS(pid int) *rssSampler {
 		t := time.NewTicker(20 * time.Millisecond)
 		defer t.Stop()
 		for {
-			s.samples = append(s.samples, procStatus(pid, "VmRSS"))
+			s.samples = append(s.samples, procstat.Status(pid, "VmRSS"))
 			select {
 			case <-s.stop:
 				return
@@ -208,7 +209,7 @@ func closedLoop(ctx context.Context, s loadSpec) (loadResult, error) {
 	if s.warmup > 0 {
 		sleepCtx(ctx, s.warmup)
 	}
-	r := loadResult{RSSStart: procStatus(s.pid, "VmRSS")}
+	r := loadResult{RSSStart: procstat.Status(s.pid, "VmRSS")}
 	rss := sampleRSS(s.pid)
 	cpu := markCPU(s)
 	phase.Store(measure)
@@ -218,7 +219,7 @@ func closedLoop(ctx context.Context, s loadSpec) (loadResult, error) {
 	r.Seconds = time.Since(start).Seconds()
 	r.cpuSince(s, cpu)
 	r.PeakRSS, r.RSSQuarters = rss.finish()
-	r.RSSEnd = procStatus(s.pid, "VmRSS")
+	r.RSSEnd = procstat.Status(s.pid, "VmRSS")
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return r, err
@@ -244,7 +245,7 @@ func openLoop(ctx context.Context, s loadSpec, rate float64) (loadResult, error)
 			}
 		}(tallies[i])
 	}
-	r := loadResult{Target: rate, RSSStart: procStatus(s.pid, "VmRSS")}
+	r := loadResult{Target: rate, RSSStart: procstat.Status(s.pid, "VmRSS")}
 	rss := sampleRSS(s.pid)
 	cpu := markCPU(s)
 	start := time.Now()
@@ -275,7 +276,7 @@ loop:
 	r.Seconds = time.Since(start).Seconds()
 	r.cpuSince(s, cpu)
 	r.PeakRSS, r.RSSQuarters = rss.finish()
-	r.RSSEnd = procStatus(s.pid, "VmRSS")
+	r.RSSEnd = procstat.Status(s.pid, "VmRSS")
 	if err := ctx.Err(); err != nil {
 		return r, err
 	}

@@ -1,19 +1,17 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"runtime"
 	"runtime/debug"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/dxtracker/dxtracker/binlog"
+	"github.com/dxtracker/dxtracker/internal/procstat"
 	"github.com/dxtracker/dxtracker/tracker"
 )
 
@@ -204,23 +202,5 @@ func (s *sampler) stop() memory {
 	return s.m
 }
 
-// vmRSS is this process's resident set size in bytes, from /proc/self/status.
-func vmRSS() int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			if err != nil {
-				return 0
-			}
-			return kb << 10
-		}
-	}
-	return 0
-}
+// vmRSS is this process's resident set size in bytes.
+func vmRSS() int64 { return procstat.Status(os.Getpid(), "VmRSS") }

@@ -60,10 +60,7 @@ func startEnv(ctx context.Context, o options, log zerolog.Logger) (*env, error) 
 			e.close()
 		}
 	}()
-	if err := sandbox.CreateDatabase(ctx, srv, schemaName); err != nil {
-		return nil, err
-	}
-	if err := sandbox.LoadVtigerMinimal(ctx, srv.DSN(schemaName)); err != nil {
+	if _, err := sandbox.CreateVtigerDatabase(ctx, srv, schemaName); err != nil {
 		return nil, err
 	}
 	cfg, err := mysql.ParseDSN(srv.DSN(schemaName))

@@ -67,11 +67,8 @@ func cmdDemo(ctx context.Context, args, _ []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("demo: %w (is mariadb-server installed? scripts/install-deps.sh)", err)
 	}
 	defer srv.Close()
-	if err := sandbox.CreateDatabase(ctx, srv, "vtiger"); err != nil {
-		return fmt.Errorf("demo: %w", err)
-	}
-	dsn := srv.DSN("vtiger")
-	if err := sandbox.LoadVtigerMinimal(ctx, dsn); err != nil {
+	dsn, err := sandbox.CreateVtigerDatabase(ctx, srv, "vtiger")
+	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
 	db, err := sql.Open("mysql", dsn)

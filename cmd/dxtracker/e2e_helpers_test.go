@@ -70,11 +70,8 @@ func newStack(t *testing.T, opts sandbox.Options) *stack {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	t.Cleanup(cancel)
 	srv := sandboxtest.OwnServer(t, opts)
-	if err := sandbox.CreateDatabase(ctx, srv, "vtiger"); err != nil {
-		t.Fatal(err)
-	}
-	dsn := srv.DSN("vtiger")
-	if err := sandbox.LoadVtigerMinimal(ctx, dsn); err != nil {
+	dsn, err := sandbox.CreateVtigerDatabase(ctx, srv, "vtiger")
+	if err != nil {
 		t.Fatal(err)
 	}
 	db, err := sql.Open("mysql", dsn)

@@ -7,11 +7,10 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"os"
-	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/dxtracker/dxtracker/internal/procstat"
 	"github.com/dxtracker/dxtracker/sandbox"
 	"github.com/dxtracker/dxtracker/tracker"
 )
@@ -85,14 +84,8 @@ VALUES ('listview_export', UTC_TIMESTAMP(6), 5, 'Contacts', 1000000, '192.0.2.9'
 }
 
 func peakRSS(pid int) string {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return "unknown"
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
-			return strings.TrimSpace(strings.TrimPrefix(line, "VmHWM:"))
-		}
+	if b := procstat.Status(pid, "VmHWM"); b > 0 {
+		return fmt.Sprintf("%d kB", b>>10)
 	}
 	return "unknown"
 }

@@ -61,11 +61,7 @@ func setup(ctx context.Context, o options) (*env, error) {
 	if e.srv, err = sandbox.Start(ctx, sandbox.Options{ServerID: 1, ExtraArgs: extra}); err != nil {
 		return nil, err
 	}
-	if err := sandbox.CreateDatabase(ctx, e.srv, "vtiger"); err != nil {
-		return nil, err
-	}
-	e.dsn = e.srv.DSN("vtiger")
-	if err := sandbox.LoadVtigerMinimal(ctx, e.dsn); err != nil {
+	if e.dsn, err = sandbox.CreateVtigerDatabase(ctx, e.srv, "vtiger"); err != nil {
 		return nil, err
 	}
 	if e.db, err = sql.Open("mysql", e.dsn); err != nil {

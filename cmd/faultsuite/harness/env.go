@@ -141,12 +141,7 @@ func Setup(ctx context.Context, cfg Config) (*Env, error) {
 		<-built
 		return nil, err
 	}
-	if err := sandbox.CreateDatabase(ctx, e.Srv, "vtiger"); err != nil {
-		<-built
-		return nil, err
-	}
-	e.DSN = e.Srv.DSN("vtiger")
-	if err := sandbox.LoadVtigerMinimal(ctx, e.DSN); err != nil {
+	if e.DSN, err = sandbox.CreateVtigerDatabase(ctx, e.Srv, "vtiger"); err != nil {
 		<-built
 		return nil, err
 	}
