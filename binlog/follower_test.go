@@ -156,8 +156,15 @@ func TestFollowerResumesFromEndWithoutDuplicatesOrGaps(t *testing.T) {
 
 	const total = 300
 	writerDone := make(chan error, 1)
+	// The second half waits until the first follower stopped: on a loaded
+	// machine the writer could otherwise finish before the stop and leave
+	// nothing for the resumed follower to prove.
+	secondHalf := make(chan struct{})
 	go func() {
 		for i := 1; i <= total; i++ {
+			if i == total/2+1 {
+				<-secondHalf
+			}
 			var err error
 			if i%10 == 0 { // some multi-row transactions too
 				_, err = d.db.Exec("INSERT INTO w VALUES (?), (?)", i*1000, i*1000+1)
@@ -179,6 +186,7 @@ func TestFollowerResumesFromEndWithoutDuplicatesOrGaps(t *testing.T) {
 	_, ckpt := h1.snapshot()
 	h2 := &recorder{}
 	start(t, d, cfg, h2, ckpt)
+	close(secondHalf)
 	if err := <-writerDone; err != nil {
 		t.Fatal(err)
 	}
